@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title WeightRow
+/// @notice Pure math for weight rows (SPEC §1.1): uint16 weights packed 16 per 256-bit word
+/// (uid `16w + m` lives in bits [16m, 16m + 16) of word `w`), normalization of a submitted row to
+/// ROW_TOTAL, and the learning-rate update of whitepaper eq. 17.
+/// @dev Normalization rule, mirrored bit for bit by the SDK's `normalizeRow`:
+///  1. A row that already sums to ROW_TOTAL is kept as it is.
+///  2. Otherwise, every non-zero weight whose proportional share would round below one unit is
+///     fixed at exactly 1; this is repeated with the units and the weight left over until no
+///     further weight qualifies (each pass tests every remaining weight against the same totals).
+///  3. The remaining units are shared among the other weights by largest remainder (Hamilton):
+///     each gets floor(v * units / rest), and the units left go one each to the largest
+///     remainders, ties to the lower uid.
+/// The result sums to ROW_TOTAL and keeps every non-zero weight non-zero.
+library WeightRow {
+    uint256 internal constant ROW_TOTAL = 65_535;
+    uint256 internal constant LANES = 16;
+    uint256 internal constant LANE_MASK = 0xFFFF;
+    uint256 internal constant WAD = 1e18;
+
+    /// @notice Number of 256-bit words that hold a row of `n` weights.
+    function wordsFor(uint256 n) internal pure returns (uint256) {
+        return (n + LANES - 1) / LANES;
+    }
+
+    /// @notice Sum of the 16 uint16 lanes of `word` (SWAR: pairs, then quads, then halves).
+    function laneSum(uint256 word) internal pure returns (uint256 s) {
+        uint256 pairs = (word & 0x0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF)
+            + ((word >> 16) & 0x0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF);
+        uint256 quads = (pairs & 0x00000000FFFFFFFF00000000FFFFFFFF00000000FFFFFFFF00000000FFFFFFFF)
+            + ((pairs >> 32) & 0x00000000FFFFFFFF00000000FFFFFFFF00000000FFFFFFFF00000000FFFFFFFF);
+        uint256 halves = (quads & 0x0000000000000000FFFFFFFFFFFFFFFF0000000000000000FFFFFFFFFFFFFFFF)
+            + ((quads >> 64) & 0x0000000000000000FFFFFFFFFFFFFFFF0000000000000000FFFFFFFFFFFFFFFF);
+        s = (halves & type(uint128).max) + (halves >> 128);
+    }
+
+    /// @notice Normalizes a sparse row (values of distinct uids) to sum ROW_TOTAL; see the rule above.
+    /// @dev `values` must hold at least one non-zero entry, each at most 0xFFFF (callers check).
+    /// `order[i]` breaks remainder ties: the entry with the smaller order wins (callers pass uids).
+    function normalize(uint256[] memory values, uint256[] memory order, uint256 sum)
+        internal
+        pure
+        returns (uint256[] memory target)
+    {
+        uint256 k = values.length;
+        target = new uint256[](k);
+        if (sum == ROW_TOTAL) {
+            for (uint256 i; i < k; ++i) target[i] = values[i];
+            return target;
+        }
+        // Rule 2: fix at 1 every weight too small to earn a unit, until none is left.
+        uint256 units = ROW_TOTAL;
+        uint256 rest = sum;
+        while (true) {
+            uint256 fixedCount;
+            uint256 fixedWeight;
+            for (uint256 i; i < k; ++i) {
+                uint256 v = values[i];
+                if (v != 0 && target[i] == 0 && v * units < rest) {
+                    target[i] = 1;
+                    ++fixedCount;
+                    fixedWeight += v;
+                }
+            }
+            if (fixedCount == 0) break;
+            units -= fixedCount;
+            rest -= fixedWeight;
+        }
+        // Rule 3: Hamilton apportionment of `units` among the weights not fixed at 1.
+        uint256[] memory keys = new uint256[](k);
+        uint256 keyCount;
+        uint256 given;
+        for (uint256 i; i < k; ++i) {
+            uint256 v = values[i];
+            if (v == 0 || target[i] != 0) continue;
+            uint256 share = v * units;
+            uint256 floorShare = share / rest;
+            target[i] = floorShare;
+            given += floorShare;
+            uint256 remainder = share % rest;
+            // Larger remainder first, then smaller order; the index rides in the low bits.
+            if (remainder != 0) keys[keyCount++] = (remainder << 40) | ((LANE_MASK - order[i]) << 16) | i;
+        }
+        uint256 left = units - given;
+        if (left == 0) return target;
+        uint256 cut = _kthLargest(keys, keyCount, left);
+        for (uint256 j; j < keyCount; ++j) {
+            if (keys[j] >= cut) ++target[keys[j] & LANE_MASK];
+        }
+    }
+
+    /// @notice One learning-rate step per lane (whitepaper eq. 17):
+    /// new = (old * (1e18 - lambda) + target * lambda) / 1e18, floored.
+    function ema(uint256 oldWord, uint256 targetWord, uint256 lambda) internal pure returns (uint256 word) {
+        if (oldWord == 0 && targetWord == 0) return 0;
+        uint256 keep = WAD - lambda;
+        for (uint256 m; m < LANES; ++m) {
+            uint256 shift = m * 16;
+            uint256 o = (oldWord >> shift) & LANE_MASK;
+            uint256 t = (targetWord >> shift) & LANE_MASK;
+            if (o == 0 && t == 0) continue;
+            word |= ((o * keep + t * lambda) / WAD) << shift;
+        }
+    }
+
+    /// @dev The kth largest of keys[0..count) (k >= 1, keys distinct), by in-place quickselect.
+    function _kthLargest(uint256[] memory keys, uint256 count, uint256 kth) private pure returns (uint256) {
+        uint256 lo;
+        uint256 hi = count - 1;
+        uint256 want = kth - 1; // position in descending order
+        while (lo < hi) {
+            uint256 pivot = keys[(lo + hi) / 2];
+            uint256 i = lo;
+            uint256 j = hi;
+            while (i <= j) {
+                while (keys[i] > pivot) ++i;
+                while (keys[j] < pivot) --j;
+                if (i <= j) {
+                    (keys[i], keys[j]) = (keys[j], keys[i]);
+                    ++i;
+                    if (j == 0) break;
+                    --j;
+                }
+            }
+            if (want <= j) hi = j;
+            else if (want >= i) lo = i;
+            else return keys[want];
+        }
+        return keys[lo];
+    }
+}

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title IRankingMarket
+/// @notice Types, events and errors of the ranking market (SPEC §1.1-1.2).
+interface IRankingMarket {
+    /// @notice Deployment configuration. Fractions are WAD (1e18 = 1.0).
+    struct Config {
+        uint256 maxPeers; // 1..4096, fixed
+        uint256 epochLength; // blocks per epoch, fixed
+        uint256 commitBlocks; // commit window after each snapshot, fixed
+        uint256 revealBlocks; // reveal window after the commit window, fixed
+        uint256 lambda; // learning rate of weight rows, (0, 1e18]
+        uint256 quorum; // share of snapshot stake that finalizes a result, [0.5e18, 1e18)
+        uint256 rho; // connectivity scale of the rank (SDK input), (0, 1e24]
+        uint256 theta; // reach threshold on visit probabilities (SDK input), (0, 1e18)
+        uint256 tau; // emission cap per epoch as a fraction of total stake, [0, 1e18]
+        uint256 minStakeToSetWeights; // token wei
+        uint256 weightsRateLimit; // blocks between two weight updates of one peer
+        uint256 unbondingBlocks; // blocks from unstake to withdraw
+    }
+
+    /// @notice The economic parameters an admin may change, each within its bounds.
+    enum Parameter {
+        Lambda,
+        Quorum,
+        Rho,
+        Theta,
+        Tau,
+        MinStakeToSetWeights,
+        WeightsRateLimit,
+        UnbondingBlocks
+    }
+
+    /// @notice Where an epoch is in its life (SPEC §1.2).
+    enum EpochStatus {
+        Accumulating, // the snapshot block has not been mined yet
+        Committing, // within commitBlocks after the snapshot
+        Revealing, // within the revealBlocks after the commit window
+        Finalized, // a result reached quorum: claims are open
+        Lapsed // the reveal window ended without quorum: no emission
+    }
+
+    /// @notice One claim of emission for `claimMany`.
+    struct Claim {
+        uint256 epoch;
+        uint256 uid;
+        uint256 amount;
+        bytes32[] proof;
+    }
+
+    event PeerRegistered(uint256 indexed uid, address indexed account, address indexed sponsor);
+    event Staked(uint256 indexed uid, address indexed from, uint256 amount, uint256 newStake);
+    event Unstaked(uint256 indexed uid, uint256 amount, uint256 newStake, uint256 releaseBlock);
+    event Withdrawn(uint256 indexed uid, address indexed to, uint256 amount);
+    event WeightsSet(uint256 indexed uid);
+    event ResultCommitted(uint256 indexed epoch, uint256 indexed uid, bytes32 commitment);
+    event ResultRevealed(
+        uint256 indexed epoch, uint256 indexed uid, bytes32 root, uint256 totalEmission, uint256 voteStake
+    );
+    event EpochFinalized(uint256 indexed epoch, bytes32 root, uint256 totalEmission, uint256 supportingStake);
+    event EpochLapsed(uint256 indexed epoch);
+    event EmissionClaimed(uint256 indexed epoch, uint256 indexed uid, uint256 amount);
+    event ParameterChanged(Parameter indexed parameter, uint256 previous, uint256 value);
+
+    error InvalidConfig(string field, uint256 value);
+    error ZeroAddress();
+    error FutureBlock(uint256 blockNumber, uint256 currentBlock);
+    error ParameterOutOfBounds(Parameter parameter, uint256 value, uint256 min, uint256 max);
+    error AlreadyRegistered(address account, uint256 uid);
+    error MarketFull(uint256 maxPeers);
+    error NotRegistered(address account);
+    error UnknownUid(uint256 uid, uint256 peerCount);
+    error ZeroAmount();
+    error InsufficientStake(uint256 uid, uint256 stake, uint256 requested);
+    error NothingToWithdraw(uint256 uid);
+    error StillUnbonding(uint256 uid, uint256 releaseBlock, uint256 currentBlock);
+    error LengthMismatch(uint256 uids, uint256 values);
+    error AllWeightsZero();
+    error UidsNotIncreasing(uint256 index, uint256 previous, uint256 uid);
+    error UidOutOfRange(uint256 uid, uint256 peerCount);
+    error PackedRowTooLong(uint256 words, uint256 maxWords);
+    error StakeBelowMinimum(uint256 uid, uint256 stake, uint256 minimum);
+    error WeightsRateLimited(uint256 uid, uint256 nextAllowedBlock);
+    error NotInCommitWindow(uint256 epoch, uint256 blockNumber, uint256 opensAfter, uint256 closesAt);
+    error NotInRevealWindow(uint256 epoch, uint256 blockNumber, uint256 opensAfter, uint256 closesAt);
+    error NoStakeAtSnapshot(uint256 epoch, uint256 uid);
+    error AlreadyCommitted(uint256 epoch, uint256 uid);
+    error NoCommitment(uint256 epoch, uint256 uid);
+    error AlreadyRevealed(uint256 epoch, uint256 uid);
+    error CommitmentMismatch(uint256 epoch, uint256 uid);
+    error EmissionAboveCap(uint256 epoch, uint256 totalEmission, uint256 cap);
+    error EpochNotFinalized(uint256 epoch);
+    error EpochNotOver(uint256 epoch, uint256 revealClosesAt);
+    error EpochAlreadyClosed(uint256 epoch, EpochStatus status);
+    error AlreadyClaimed(uint256 epoch, uint256 uid);
+    error InvalidProof(uint256 epoch, uint256 uid, uint256 amount);
+    error ClaimExceedsEmission(uint256 epoch, uint256 claimed, uint256 amount, uint256 totalEmission);
+    error RangeInvalid(uint256 from, uint256 to, uint256 peerCount);
+}

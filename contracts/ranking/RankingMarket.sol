@@ -1,0 +1,679 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
+import {BitMaps} from "@openzeppelin/contracts/utils/structs/BitMaps.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+
+import {AgoraToken} from "../token/AgoraToken.sol";
+import {WeightRow} from "../libraries/WeightRow.sol";
+import {IRankingMarket} from "./IRankingMarket.sol";
+
+/// @title RankingMarket
+/// @notice The on-chain half of the ranking market (SPEC §1.1-1.2, Bittensor whitepaper §1-5):
+/// peers register and stake, set weight rows, and validators agree by stake-weighted commit-reveal
+/// on each epoch's emission, which peers claim with Merkle proofs and which compounds into stake.
+/// The ranks themselves are computed off-chain by the SDK from the state at each snapshot block.
+/// @dev Invariants kept here:
+///  - token.balanceOf(this) == totalStake() + totalUnbonding (every token held is owed to a peer);
+///  - totalStake() == sum of stakeOf(uid) over all uids, at every block (both checkpointed);
+///  - a finalized epoch never pays out more than its revealed totalEmission.
+contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+    using Checkpoints for Checkpoints.Trace208;
+    using BitMaps for BitMaps.BitMap;
+    using SafeCast for uint256;
+
+    /// @notice May change the economic parameters (see `setParameter`).
+    bytes32 public constant PARAMETER_ADMIN_ROLE = keccak256("PARAMETER_ADMIN_ROLE");
+    uint256 public constant MAX_PEERS_LIMIT = 4096;
+    /// @notice Upper bound of every parameter counted in blocks.
+    uint256 public constant MAX_BLOCKS = 1_000_000;
+    uint256 public constant MAX_RHO = 1e24;
+    uint256 private constant WAD = 1e18;
+    uint256 private constant MAX_ROW_WORDS = 256; // MAX_PEERS_LIMIT / 16 lanes
+
+    enum EpochState {
+        Open,
+        Finalized,
+        Lapsed
+    }
+
+    struct Peer {
+        address account;
+        uint48 lastWeightsBlock;
+        bool rowSet;
+    }
+
+    struct Unbonding {
+        uint208 amount;
+        uint48 releaseBlock;
+    }
+
+    struct Epoch {
+        bytes32 root;
+        uint120 totalEmission;
+        uint120 claimed;
+        EpochState state;
+    }
+
+    struct Parameters {
+        uint64 lambda;
+        uint64 theta;
+        uint48 weightsRateLimit;
+        uint48 unbondingBlocks;
+    }
+
+    AgoraToken public immutable token;
+    uint256 public immutable maxPeers;
+    uint256 public immutable epochLength;
+    uint256 public immutable commitBlocks;
+    uint256 public immutable revealBlocks;
+    /// @notice The deployment block; epoch e ends at genesisBlock + (e + 1) * epochLength.
+    uint256 public immutable genesisBlock;
+
+    uint256 public peerCount;
+    /// @notice Tokens in unbonding, owed to peers but no longer stake.
+    uint256 public totalUnbonding;
+    uint256 public minStakeToSetWeights;
+    uint256 public rho;
+    Parameters private _params;
+    // tau and quorum act on epochs after their snapshot: kept per block so each epoch uses the
+    // values in force at its snapshot, whatever an admin changes later.
+    Checkpoints.Trace208 private _tau;
+    Checkpoints.Trace208 private _quorum;
+
+    mapping(uint256 uid => Peer) private _peers;
+    mapping(address account => uint256) private _uidPlusOne;
+    mapping(uint256 uid => Checkpoints.Trace208) private _stake;
+    Checkpoints.Trace208 private _totalStake;
+    mapping(uint256 uid => Unbonding) private _unbonding;
+    // Dense rows: weight of uid i for peer j lives in word j / 16 of row i, lane j % 16.
+    mapping(uint256 uid => uint256[MAX_ROW_WORDS]) private _rows;
+
+    mapping(uint256 epoch => Epoch) private _epochs;
+    mapping(uint256 epoch => mapping(uint256 uid => bytes32)) private _commitments;
+    mapping(uint256 epoch => BitMaps.BitMap) private _revealed;
+    mapping(uint256 epoch => mapping(bytes32 result => uint256)) private _resultStake;
+    mapping(uint256 epoch => BitMaps.BitMap) private _claimed;
+
+    /// @param token_ the Agora token; this contract must hold its MINTER_ROLE to pay emission.
+    /// @param admin receives DEFAULT_ADMIN_ROLE and PARAMETER_ADMIN_ROLE.
+    /// @param config every parameter; each is checked against its bounds.
+    constructor(AgoraToken token_, address admin, Config memory config) {
+        if (address(token_) == address(0)) revert ZeroAddress();
+        if (admin == address(0)) revert ZeroAddress();
+        _checkConfig("maxPeers", config.maxPeers, 1, MAX_PEERS_LIMIT);
+        _checkConfig("epochLength", config.epochLength, 1, MAX_BLOCKS);
+        _checkConfig("commitBlocks", config.commitBlocks, 1, MAX_BLOCKS);
+        _checkConfig("revealBlocks", config.revealBlocks, 1, MAX_BLOCKS);
+        token = token_;
+        maxPeers = config.maxPeers;
+        epochLength = config.epochLength;
+        commitBlocks = config.commitBlocks;
+        revealBlocks = config.revealBlocks;
+        genesisBlock = block.number;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(PARAMETER_ADMIN_ROLE, admin);
+        _setParameter(Parameter.Lambda, config.lambda);
+        _setParameter(Parameter.Quorum, config.quorum);
+        _setParameter(Parameter.Rho, config.rho);
+        _setParameter(Parameter.Theta, config.theta);
+        _setParameter(Parameter.Tau, config.tau);
+        _setParameter(Parameter.MinStakeToSetWeights, config.minStakeToSetWeights);
+        _setParameter(Parameter.WeightsRateLimit, config.weightsRateLimit);
+        _setParameter(Parameter.UnbondingBlocks, config.unbondingBlocks);
+    }
+
+    // ---------------------------------------------------------------- registration
+
+    /// @notice Registers the caller as the next peer; returns its uid.
+    function register() external returns (uint256 uid) {
+        return _register(msg.sender, msg.sender);
+    }
+
+    /// @notice Lets a registered peer subscribe a newcomer (whitepaper §5); returns the new uid.
+    function registerFor(address account) external returns (uint256 uid) {
+        _uidOf(msg.sender);
+        if (account == address(0)) revert ZeroAddress();
+        return _register(account, msg.sender);
+    }
+
+    // ---------------------------------------------------------------- stake
+
+    /// @notice Adds `amount` of the caller's tokens to the stake of peer `uid`. The stake belongs
+    /// to that peer: this is how a peer bootstraps a newcomer.
+    function stake(uint256 uid, uint256 amount) external nonReentrant {
+        _checkUid(uid);
+        if (amount == 0) revert ZeroAmount();
+        IERC20(address(token)).safeTransferFrom(msg.sender, address(this), amount);
+        uint256 newStake = _increaseStake(uid, amount);
+        emit Staked(uid, msg.sender, amount, newStake);
+    }
+
+    /// @notice Moves `amount` of the caller's stake into unbonding; it can be withdrawn
+    /// `unbondingBlocks` after the latest unstake.
+    function unstake(uint256 amount) external {
+        uint256 uid = _uidOf(msg.sender);
+        if (amount == 0) revert ZeroAmount();
+        uint256 current = _stake[uid].latest();
+        if (amount > current) revert InsufficientStake(uid, current, amount);
+        uint256 newStake = current - amount;
+        _stake[uid].push(_now48(), uint208(newStake));
+        _totalStake.push(_now48(), uint208(_totalStake.latest() - amount));
+        Unbonding storage u = _unbonding[uid];
+        u.amount = (uint256(u.amount) + amount).toUint208();
+        uint256 release = block.number + _params.unbondingBlocks;
+        u.releaseBlock = uint48(release);
+        totalUnbonding += amount;
+        emit Unstaked(uid, amount, newStake, release);
+    }
+
+    /// @notice Sends the caller's unbonded tokens to the caller once the unbonding period is over.
+    function withdraw() external nonReentrant {
+        uint256 uid = _uidOf(msg.sender);
+        Unbonding memory u = _unbonding[uid];
+        if (u.amount == 0) revert NothingToWithdraw(uid);
+        if (block.number < u.releaseBlock) revert StillUnbonding(uid, u.releaseBlock, block.number);
+        delete _unbonding[uid];
+        totalUnbonding -= u.amount;
+        IERC20(address(token)).safeTransfer(msg.sender, u.amount);
+        emit Withdrawn(uid, msg.sender, u.amount);
+    }
+
+    // ---------------------------------------------------------------- weights
+
+    /// @notice Sets the caller's weight row from sparse (uid, value) pairs, uids strictly increasing.
+    /// The row is normalized to sum 65535 (see WeightRow) and the stored row moves toward it with
+    /// the learning rate lambda.
+    function setWeights(uint16[] calldata uids, uint16[] calldata values) external {
+        (uint256 uid, uint256 n) = _checkWeightSetter();
+        if (uids.length != values.length) revert LengthMismatch(uids.length, values.length);
+        uint256 k = uids.length;
+        uint256 sum;
+        for (uint256 i; i < k; ++i) {
+            uint256 u = uids[i];
+            if (i > 0 && u <= uids[i - 1]) revert UidsNotIncreasing(i, uids[i - 1], u);
+            if (u >= n) revert UidOutOfRange(u, n);
+            sum += values[i];
+        }
+        if (sum == 0) revert AllWeightsZero();
+        uint256[] memory target = new uint256[](WeightRow.wordsFor(n));
+        if (sum == WeightRow.ROW_TOTAL) {
+            for (uint256 i; i < k; ++i) {
+                uint256 u = uids[i];
+                target[u >> 4] |= uint256(values[i]) << ((u & 15) << 4);
+            }
+        } else {
+            uint256[] memory vals = new uint256[](k);
+            uint256[] memory order = new uint256[](k);
+            for (uint256 i; i < k; ++i) {
+                vals[i] = values[i];
+                order[i] = uids[i];
+            }
+            _packSparse(target, order, WeightRow.normalize(vals, order, sum));
+        }
+        _writeRow(uid, target);
+    }
+
+    /// @notice Sets the caller's weight row from a dense packed row: word w holds the weights of
+    /// uids 16w..16w+15, uid 16w+m in bits [16m, 16m+16). Missing trailing words are zeros.
+    /// Same normalization and learning rate as `setWeights`; a row that already sums to 65535
+    /// (as the SDK's `normalizeRow` makes it) is stored without any rounding work.
+    function setWeightsPacked(uint256[] calldata row) external {
+        (uint256 uid, uint256 n) = _checkWeightSetter();
+        uint256 words = WeightRow.wordsFor(n);
+        if (row.length > words) revert PackedRowTooLong(row.length, words);
+        uint256 tail = n & 15;
+        if (row.length == words && tail != 0) {
+            uint256 beyond = row[words - 1] >> (tail << 4);
+            if (beyond != 0) {
+                uint256 lane = tail;
+                while (beyond & WeightRow.LANE_MASK == 0) {
+                    beyond >>= 16;
+                    ++lane;
+                }
+                revert UidOutOfRange(((words - 1) << 4) + lane, n);
+            }
+        }
+        uint256[] memory target = new uint256[](words);
+        uint256 sum;
+        for (uint256 w; w < row.length; ++w) {
+            uint256 word = row[w];
+            target[w] = word;
+            if (word != 0) sum += WeightRow.laneSum(word);
+        }
+        if (sum == 0) revert AllWeightsZero();
+        if (sum != WeightRow.ROW_TOTAL) _normalizePacked(target, sum);
+        _writeRow(uid, target);
+    }
+
+    // ---------------------------------------------------------------- epochs
+
+    /// @notice Commits a validator's result for epoch `epoch`:
+    /// commitment = keccak256(abi.encode(root, totalEmission, salt, msg.sender)).
+    /// Open during the commitBlocks after the snapshot, to peers with stake at the snapshot.
+    function commitResult(uint256 epoch, bytes32 commitment) external {
+        uint256 uid = _uidOf(msg.sender);
+        uint256 snapshot = snapshotBlock(epoch);
+        uint256 closes = snapshot + commitBlocks;
+        if (block.number <= snapshot || block.number > closes) {
+            revert NotInCommitWindow(epoch, block.number, snapshot, closes);
+        }
+        if (_stake[uid].upperLookupRecent(uint48(snapshot)) == 0) revert NoStakeAtSnapshot(epoch, uid);
+        if (_commitments[epoch][uid] != bytes32(0)) revert AlreadyCommitted(epoch, uid);
+        _commitments[epoch][uid] = commitment;
+        emit ResultCommitted(epoch, uid, commitment);
+    }
+
+    /// @notice Reveals a committed result. Its vote weight is the validator's stake at the
+    /// snapshot; once the stake behind one (root, totalEmission) exceeds quorum * total snapshot
+    /// stake, the epoch is final. Reverts if totalEmission exceeds tau * total snapshot stake.
+    function revealResult(uint256 epoch, bytes32 root, uint256 totalEmission, bytes32 salt) external {
+        uint256 uid = _uidOf(msg.sender);
+        uint48 snapshot = uint48(snapshotBlock(epoch));
+        uint256 opensAfter = snapshot + commitBlocks;
+        uint256 closes = opensAfter + revealBlocks;
+        if (block.number <= opensAfter || block.number > closes) {
+            revert NotInRevealWindow(epoch, block.number, opensAfter, closes);
+        }
+        bytes32 commitment = _commitments[epoch][uid];
+        if (commitment == bytes32(0)) revert NoCommitment(epoch, uid);
+        if (_revealed[epoch].get(uid)) revert AlreadyRevealed(epoch, uid);
+        if (keccak256(abi.encode(root, totalEmission, salt, msg.sender)) != commitment) {
+            revert CommitmentMismatch(epoch, uid);
+        }
+        _revealed[epoch].set(uid);
+        _tally(epoch, uid, snapshot, root, totalEmission);
+    }
+
+    /// @notice Records that an epoch lapsed: its reveal window is over and no result reached quorum.
+    /// Permissionless; only an event and the stored state change (a lapsed epoch emits nothing).
+    function closeEpoch(uint256 epoch) external {
+        uint256 closes = snapshotBlock(epoch) + commitBlocks + revealBlocks;
+        if (block.number <= closes) revert EpochNotOver(epoch, closes);
+        Epoch storage e = _epochs[epoch];
+        if (e.state != EpochState.Open) revert EpochAlreadyClosed(epoch, epochStatus(epoch));
+        e.state = EpochState.Lapsed;
+        emit EpochLapsed(epoch);
+    }
+
+    /// @notice Claims peer `uid`'s emission of a finalized epoch: the leaf (uid, amount) of the
+    /// epoch's StandardMerkleTree root. Mints `amount` and adds it to the peer's stake. Anyone may
+    /// claim for anyone; each leaf pays once.
+    function claim(uint256 epoch, uint256 uid, uint256 amount, bytes32[] calldata proof) external {
+        _claim(epoch, uid, amount, proof);
+        token.mint(address(this), amount);
+    }
+
+    /// @notice `claim` for many leaves, of one or several epochs, with one mint.
+    function claimMany(Claim[] calldata claims) external {
+        uint256 minted;
+        for (uint256 i; i < claims.length; ++i) {
+            Claim calldata c = claims[i];
+            _claim(c.epoch, c.uid, c.amount, c.proof);
+            minted += c.amount;
+        }
+        if (minted > 0) token.mint(address(this), minted);
+    }
+
+    // ---------------------------------------------------------------- parameters
+
+    /// @notice Changes one economic parameter within its bounds (see `parameterBounds`).
+    /// A change of tau or quorum applies to epochs whose snapshot is at or after this block.
+    function setParameter(Parameter parameter, uint256 value) external onlyRole(PARAMETER_ADMIN_ROLE) {
+        _setParameter(parameter, value);
+    }
+
+    /// @notice The inclusive bounds of a parameter.
+    function parameterBounds(Parameter parameter) public pure returns (uint256 min, uint256 max) {
+        if (parameter == Parameter.Lambda) return (1, WAD);
+        if (parameter == Parameter.Quorum) return (WAD / 2, WAD - 1);
+        if (parameter == Parameter.Rho) return (1, MAX_RHO);
+        if (parameter == Parameter.Theta) return (1, WAD - 1);
+        if (parameter == Parameter.Tau) return (0, WAD);
+        if (parameter == Parameter.MinStakeToSetWeights) return (0, type(uint208).max);
+        return (0, MAX_BLOCKS); // WeightsRateLimit, UnbondingBlocks
+    }
+
+    /// @notice Every parameter as in force now (deploy-time ones included).
+    function parameters() external view returns (Config memory config) {
+        Parameters memory p = _params;
+        config = Config({
+            maxPeers: maxPeers,
+            epochLength: epochLength,
+            commitBlocks: commitBlocks,
+            revealBlocks: revealBlocks,
+            lambda: p.lambda,
+            quorum: _quorum.latest(),
+            rho: rho,
+            theta: p.theta,
+            tau: _tau.latest(),
+            minStakeToSetWeights: minStakeToSetWeights,
+            weightsRateLimit: p.weightsRateLimit,
+            unbondingBlocks: p.unbondingBlocks
+        });
+    }
+
+    /// @notice tau in force at block `blockNumber`.
+    function tauAt(uint256 blockNumber) external view returns (uint256) {
+        return _tau.upperLookupRecent(_past(blockNumber));
+    }
+
+    /// @notice quorum in force at block `blockNumber`.
+    function quorumAt(uint256 blockNumber) external view returns (uint256) {
+        return _quorum.upperLookupRecent(_past(blockNumber));
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @notice The uid of a registered account; reverts with NotRegistered otherwise.
+    function uidOf(address account) external view returns (uint256) {
+        return _uidOf(account);
+    }
+
+    function isRegistered(address account) external view returns (bool) {
+        return _uidPlusOne[account] != 0;
+    }
+
+    /// @notice The account, last weight update block and whether the row was ever set, of `uid`.
+    function peer(uint256 uid) external view returns (address account, uint256 lastWeightsBlock, bool rowSet) {
+        _checkUid(uid);
+        Peer memory p = _peers[uid];
+        return (p.account, p.lastWeightsBlock, p.rowSet);
+    }
+
+    function stakeOf(uint256 uid) external view returns (uint256) {
+        _checkUid(uid);
+        return _stake[uid].latest();
+    }
+
+    function totalStake() external view returns (uint256) {
+        return _totalStake.latest();
+    }
+
+    /// @notice Stake of `uid` as of the end of block `blockNumber` (at most the current block).
+    function stakeAt(uint256 uid, uint256 blockNumber) external view returns (uint256) {
+        _checkUid(uid);
+        return _stake[uid].upperLookupRecent(_past(blockNumber));
+    }
+
+    /// @notice Total stake as of the end of block `blockNumber` (at most the current block).
+    function totalStakeAt(uint256 blockNumber) external view returns (uint256) {
+        return _totalStake.upperLookupRecent(_past(blockNumber));
+    }
+
+    /// @notice Tokens of `uid` in unbonding and the block from which they can be withdrawn.
+    function unbondingOf(uint256 uid) external view returns (uint256 amount, uint256 releaseBlock) {
+        _checkUid(uid);
+        Unbonding memory u = _unbonding[uid];
+        return (u.amount, u.releaseBlock);
+    }
+
+    /// @notice The stake of every registered peer, by uid. Call it at a past blockTag to read
+    /// the stakes of that block.
+    function getStakes() external view returns (uint256[] memory stakes) {
+        uint256 n = peerCount;
+        stakes = new uint256[](n);
+        for (uint256 uid; uid < n; ++uid) stakes[uid] = _stake[uid].latest();
+    }
+
+    /// @notice The packed weight rows of uids [from, to): `rowWords` words per row, rows one after
+    /// the other. A row never set reads as the peer trusting only itself (65535 on its own uid).
+    /// Call it at a past blockTag to read the rows of that block.
+    function getWeightRows(uint256 from, uint256 to) external view returns (uint256 rowWords, uint256[] memory words) {
+        uint256 n = peerCount;
+        if (from > to || to > n) revert RangeInvalid(from, to, n);
+        rowWords = WeightRow.wordsFor(n);
+        words = new uint256[]((to - from) * rowWords);
+        uint256 at;
+        for (uint256 uid = from; uid < to; ++uid) {
+            if (_peers[uid].rowSet) {
+                uint256[MAX_ROW_WORDS] storage row = _rows[uid];
+                for (uint256 w; w < rowWords; ++w) words[at + w] = row[w];
+            } else {
+                words[at + (uid >> 4)] = _selfWord(uid);
+            }
+            at += rowWords;
+        }
+    }
+
+    /// @notice Block at which epoch `epoch` ends: its inputs are the state after this block.
+    function snapshotBlock(uint256 epoch) public view returns (uint256) {
+        return genesisBlock + (epoch + 1) * epochLength;
+    }
+
+    /// @notice The epoch whose snapshot block is the next one (or the current block).
+    function currentEpoch() external view returns (uint256) {
+        if (block.number <= genesisBlock + epochLength) return 0;
+        return (block.number - genesisBlock - 1) / epochLength;
+    }
+
+    function epochStatus(uint256 epoch) public view returns (EpochStatus) {
+        EpochState state = _epochs[epoch].state;
+        if (state == EpochState.Finalized) return EpochStatus.Finalized;
+        uint256 snapshot = snapshotBlock(epoch);
+        if (block.number <= snapshot) return EpochStatus.Accumulating;
+        if (block.number <= snapshot + commitBlocks) return EpochStatus.Committing;
+        if (block.number <= snapshot + commitBlocks + revealBlocks) return EpochStatus.Revealing;
+        return EpochStatus.Lapsed;
+    }
+
+    /// @notice Status, final root and emission, and what has been claimed, of `epoch`.
+    function epochInfo(uint256 epoch)
+        external
+        view
+        returns (EpochStatus status, bytes32 root, uint256 totalEmission, uint256 claimed)
+    {
+        Epoch memory e = _epochs[epoch];
+        return (epochStatus(epoch), e.root, e.totalEmission, e.claimed);
+    }
+
+    function commitmentOf(uint256 epoch, uint256 uid) external view returns (bytes32) {
+        return _commitments[epoch][uid];
+    }
+
+    function hasRevealed(uint256 epoch, uint256 uid) external view returns (bool) {
+        return _revealed[epoch].get(uid);
+    }
+
+    /// @notice Snapshot stake revealed so far behind one (root, totalEmission).
+    function resultStake(uint256 epoch, bytes32 root, uint256 totalEmission) external view returns (uint256) {
+        return _resultStake[epoch][keccak256(abi.encode(root, totalEmission))];
+    }
+
+    function isClaimed(uint256 epoch, uint256 uid) external view returns (bool) {
+        return _claimed[epoch].get(uid);
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _register(address account, address sponsor) private returns (uint256 uid) {
+        uint256 existing = _uidPlusOne[account];
+        if (existing != 0) revert AlreadyRegistered(account, existing - 1);
+        uid = peerCount;
+        if (uid >= maxPeers) revert MarketFull(maxPeers);
+        peerCount = uid + 1;
+        _uidPlusOne[account] = uid + 1;
+        _peers[uid].account = account;
+        emit PeerRegistered(uid, account, sponsor);
+    }
+
+    /// @dev Adds a revealed vote to its result and finalizes the epoch on quorum.
+    function _tally(uint256 epoch, uint256 uid, uint48 snapshot, bytes32 root, uint256 totalEmission) private {
+        uint256 total = _totalStake.upperLookupRecent(snapshot);
+        uint256 cap = (_tau.upperLookupRecent(snapshot) * total) / WAD;
+        if (totalEmission > cap) revert EmissionAboveCap(epoch, totalEmission, cap);
+        uint256 voteStake = _stake[uid].upperLookupRecent(snapshot);
+        bytes32 result = keccak256(abi.encode(root, totalEmission));
+        uint256 support = _resultStake[epoch][result] + voteStake;
+        _resultStake[epoch][result] = support;
+        emit ResultRevealed(epoch, uid, root, totalEmission, voteStake);
+
+        Epoch storage e = _epochs[epoch];
+        if (e.state == EpochState.Open && support * WAD > _quorum.upperLookupRecent(snapshot) * total) {
+            e.root = root;
+            e.totalEmission = totalEmission.toUint120();
+            e.state = EpochState.Finalized;
+            emit EpochFinalized(epoch, root, totalEmission, support);
+        }
+    }
+
+    function _increaseStake(uint256 uid, uint256 amount) private returns (uint256 newStake) {
+        newStake = _stake[uid].latest() + amount;
+        _stake[uid].push(_now48(), newStake.toUint208());
+        _totalStake.push(_now48(), (_totalStake.latest() + amount).toUint208());
+    }
+
+    /// @dev Checks the caller may set weights now; returns its uid and the peer count.
+    function _checkWeightSetter() private view returns (uint256 uid, uint256 n) {
+        uid = _uidOf(msg.sender);
+        uint256 current = _stake[uid].latest();
+        uint256 minimum = minStakeToSetWeights;
+        if (current < minimum) revert StakeBelowMinimum(uid, current, minimum);
+        Peer memory p = _peers[uid];
+        if (p.rowSet) {
+            uint256 next = uint256(p.lastWeightsBlock) + _params.weightsRateLimit;
+            if (block.number < next) revert WeightsRateLimited(uid, next);
+        }
+        n = peerCount;
+    }
+
+    /// @dev Moves the stored row toward `target` (whitepaper eq. 17) and records the update.
+    function _writeRow(uint256 uid, uint256[] memory target) private {
+        Peer storage p = _peers[uid];
+        uint256[MAX_ROW_WORDS] storage row = _rows[uid];
+        uint256 lambda = _params.lambda;
+        uint256 words = target.length;
+        if (lambda == WAD) {
+            for (uint256 w; w < words; ++w) row[w] = target[w];
+        } else {
+            bool wasSet = p.rowSet;
+            uint256 selfIndex = uid >> 4;
+            uint256 selfWord = _selfWord(uid);
+            for (uint256 w; w < words; ++w) {
+                uint256 old = wasSet ? row[w] : (w == selfIndex ? selfWord : 0);
+                row[w] = WeightRow.ema(old, target[w], lambda);
+            }
+        }
+        p.rowSet = true;
+        p.lastWeightsBlock = _now48();
+        emit WeightsSet(uid);
+    }
+
+    /// @dev Normalizes a dense packed row in place (general path: its lanes do not sum to 65535).
+    function _normalizePacked(uint256[] memory target, uint256 sum) private pure {
+        uint256 words = target.length;
+        uint256 k;
+        for (uint256 w; w < words; ++w) {
+            for (uint256 word = target[w]; word != 0; word >>= 16) {
+                if (word & WeightRow.LANE_MASK != 0) ++k;
+            }
+        }
+        uint256[] memory vals = new uint256[](k);
+        uint256[] memory uids = new uint256[](k);
+        uint256 i;
+        for (uint256 w; w < words; ++w) {
+            uint256 word = target[w];
+            target[w] = 0;
+            for (uint256 m; word != 0; ++m) {
+                uint256 v = word & WeightRow.LANE_MASK;
+                if (v != 0) {
+                    vals[i] = v;
+                    uids[i] = (w << 4) | m;
+                    ++i;
+                }
+                word >>= 16;
+            }
+        }
+        _packSparse(target, uids, WeightRow.normalize(vals, uids, sum));
+    }
+
+    function _packSparse(uint256[] memory target, uint256[] memory uids, uint256[] memory vals) private pure {
+        for (uint256 i; i < uids.length; ++i) {
+            uint256 u = uids[i];
+            target[u >> 4] |= vals[i] << ((u & 15) << 4);
+        }
+    }
+
+    function _claim(uint256 epoch, uint256 uid, uint256 amount, bytes32[] calldata proof) private {
+        Epoch storage e = _epochs[epoch];
+        if (e.state != EpochState.Finalized) revert EpochNotFinalized(epoch);
+        _checkUid(uid);
+        if (_claimed[epoch].get(uid)) revert AlreadyClaimed(epoch, uid);
+        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(uid, amount))));
+        if (!MerkleProof.verifyCalldata(proof, e.root, leaf)) revert InvalidProof(epoch, uid, amount);
+        uint256 claimed = e.claimed;
+        uint256 total = e.totalEmission;
+        if (claimed + amount > total) revert ClaimExceedsEmission(epoch, claimed, amount, total);
+        e.claimed = uint120(claimed + amount);
+        _claimed[epoch].set(uid);
+        uint256 newStake = _increaseStake(uid, amount);
+        emit EmissionClaimed(epoch, uid, amount);
+        emit Staked(uid, address(0), amount, newStake);
+    }
+
+    function _setParameter(Parameter parameter, uint256 value) private {
+        (uint256 min, uint256 max) = parameterBounds(parameter);
+        if (value < min || value > max) revert ParameterOutOfBounds(parameter, value, min, max);
+        uint256 previous;
+        if (parameter == Parameter.Lambda) {
+            previous = _params.lambda;
+            _params.lambda = uint64(value);
+        } else if (parameter == Parameter.Quorum) {
+            previous = _quorum.latest();
+            _quorum.push(_now48(), uint208(value));
+        } else if (parameter == Parameter.Rho) {
+            previous = rho;
+            rho = value;
+        } else if (parameter == Parameter.Theta) {
+            previous = _params.theta;
+            _params.theta = uint64(value);
+        } else if (parameter == Parameter.Tau) {
+            previous = _tau.latest();
+            _tau.push(_now48(), uint208(value));
+        } else if (parameter == Parameter.MinStakeToSetWeights) {
+            previous = minStakeToSetWeights;
+            minStakeToSetWeights = value;
+        } else if (parameter == Parameter.WeightsRateLimit) {
+            previous = _params.weightsRateLimit;
+            _params.weightsRateLimit = uint48(value);
+        } else {
+            previous = _params.unbondingBlocks;
+            _params.unbondingBlocks = uint48(value);
+        }
+        emit ParameterChanged(parameter, previous, value);
+    }
+
+    function _uidOf(address account) private view returns (uint256) {
+        uint256 plusOne = _uidPlusOne[account];
+        if (plusOne == 0) revert NotRegistered(account);
+        return plusOne - 1;
+    }
+
+    function _checkUid(uint256 uid) private view {
+        if (uid >= peerCount) revert UnknownUid(uid, peerCount);
+    }
+
+    function _past(uint256 blockNumber) private view returns (uint48) {
+        if (blockNumber > block.number) revert FutureBlock(blockNumber, block.number);
+        return uint48(blockNumber);
+    }
+
+    function _now48() private view returns (uint48) {
+        return uint48(block.number);
+    }
+
+    function _selfWord(uint256 uid) private pure returns (uint256) {
+        return WeightRow.ROW_TOTAL << ((uid & 15) << 4);
+    }
+
+    function _checkConfig(string memory field, uint256 value, uint256 min, uint256 max) private pure {
+        if (value < min || value > max) revert InvalidConfig(field, value);
+    }
+}

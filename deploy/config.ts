@@ -1,0 +1,29 @@
+import { parseEther } from "ethers";
+import type { IRankingMarket } from "../typechain-types";
+
+/** Every ranking market parameter (IRankingMarket.Config), as bigints. */
+export type RankingConfig = { [K in keyof IRankingMarket.ConfigStruct]: bigint };
+
+const WAD = 10n ** 18n;
+
+/**
+ * Ranking market parameters of a fresh devnet (SPEC §1.1-1.2). Short epochs so a scenario runs
+ * in seconds on the embedded network; an admin can change the economic ones later.
+ */
+export const DEFAULT_RANKING_CONFIG: RankingConfig = {
+  maxPeers: 256n,
+  epochLength: 20n,
+  commitBlocks: 5n,
+  revealBlocks: 5n,
+  lambda: WAD, // a new row replaces the old one
+  quorum: WAD / 2n, // more than half of the snapshot stake
+  rho: WAD,
+  theta: WAD / 2n,
+  tau: WAD / 100n, // at most 1% of the total stake per epoch
+  minStakeToSetWeights: parseEther("1"),
+  weightsRateLimit: 1n,
+  unbondingBlocks: 20n,
+};
+
+/** Tokens minted to the deployer at deployment, to hand out on a devnet. */
+export const DEFAULT_INITIAL_SUPPLY = parseEther("10000000");

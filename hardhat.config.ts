@@ -1,0 +1,55 @@
+import { HardhatUserConfig, subtask } from "hardhat/config";
+import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
+import "@nomicfoundation/hardhat-toolbox";
+import path from "node:path";
+
+/**
+ * The compiler version. It must equal the version of the npm `solc` package pinned in
+ * package.json: machines here cannot download compilers, so the build uses that package's
+ * soljson.js (see the subtask override below).
+ */
+const SOLC_VERSION = "0.8.28";
+
+subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string }, _hre, runSuper) => {
+  if (args.solcVersion !== SOLC_VERSION) return runSuper();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const solcPackage = require("solc/package.json") as { version: string };
+  if (solcPackage.version !== SOLC_VERSION) {
+    throw new Error(`npm solc is ${solcPackage.version} but hardhat.config.ts compiles with ${SOLC_VERSION}: pin them together`);
+  }
+  const compilerPath = path.join(path.dirname(require.resolve("solc/package.json")), "soljson.js");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const longVersion = (require("solc") as { version(): string }).version();
+  return { version: SOLC_VERSION, longVersion, compilerPath, isSolcJs: true };
+});
+
+const config: HardhatUserConfig = {
+  solidity: {
+    version: SOLC_VERSION,
+    settings: {
+      optimizer: { enabled: true, runs: 10_000 },
+      evmVersion: "cancun",
+    },
+  },
+  networks: {
+    hardhat: {
+      // Large rows (up to 4096 peers) are read in one eth_call.
+      blockGasLimit: 60_000_000,
+    },
+    localhost: { url: process.env.AGORA_RPC_URL ?? "http://127.0.0.1:8545" },
+    ...(process.env.AGORA_RPC_URL && process.env.AGORA_PRIVATE_KEY
+      ? { custom: { url: process.env.AGORA_RPC_URL, accounts: [process.env.AGORA_PRIVATE_KEY] } }
+      : {}),
+  },
+  paths: {
+    sources: "./contracts",
+    tests: "./test",
+    cache: "./cache",
+    artifacts: "./artifacts",
+  },
+  typechain: { outDir: "typechain-types", target: "ethers-v6" },
+  mocha: { timeout: 120_000 },
+  gasReporter: { enabled: false },
+};
+
+export default config;

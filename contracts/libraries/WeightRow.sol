@@ -27,13 +27,16 @@ library WeightRow {
 
     /// @notice Sum of the 16 uint16 lanes of `word` (SWAR: pairs, then quads, then halves).
     function laneSum(uint256 word) internal pure returns (uint256 s) {
-        uint256 pairs = (word & 0x0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF)
-            + ((word >> 16) & 0x0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF);
-        uint256 quads = (pairs & 0x00000000FFFFFFFF00000000FFFFFFFF00000000FFFFFFFF00000000FFFFFFFF)
-            + ((pairs >> 32) & 0x00000000FFFFFFFF00000000FFFFFFFF00000000FFFFFFFF00000000FFFFFFFF);
-        uint256 halves = (quads & 0x0000000000000000FFFFFFFFFFFFFFFF0000000000000000FFFFFFFFFFFFFFFF)
-            + ((quads >> 64) & 0x0000000000000000FFFFFFFFFFFFFFFF0000000000000000FFFFFFFFFFFFFFFF);
-        s = (halves & type(uint128).max) + (halves >> 128);
+        // Lanes are 16 bits and at most 16 are added: nothing can overflow.
+        unchecked {
+            uint256 pairs = (word & 0x0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF)
+                + ((word >> 16) & 0x0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF);
+            uint256 quads = (pairs & 0x00000000FFFFFFFF00000000FFFFFFFF00000000FFFFFFFF00000000FFFFFFFF)
+                + ((pairs >> 32) & 0x00000000FFFFFFFF00000000FFFFFFFF00000000FFFFFFFF00000000FFFFFFFF);
+            uint256 halves = (quads & 0x0000000000000000FFFFFFFFFFFFFFFF0000000000000000FFFFFFFFFFFFFFFF)
+                + ((quads >> 64) & 0x0000000000000000FFFFFFFFFFFFFFFF0000000000000000FFFFFFFFFFFFFFFF);
+            s = (halves & type(uint128).max) + (halves >> 128);
+        }
     }
 
     /// @notice Normalizes a sparse row (values of distinct uids) to sum ROW_TOTAL; see the rule above.

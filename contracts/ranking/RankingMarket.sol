@@ -44,8 +44,9 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuard {
         Lapsed
     }
 
-    struct Peer {
-        address account;
+    /// @dev Keyed by account, so one SLOAD tells setWeights the caller's uid and rate limit.
+    struct PeerState {
+        uint32 uidPlusOne;
         uint48 lastWeightsBlock;
         bool rowSet;
     }
@@ -62,11 +63,18 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuard {
         EpochState state;
     }
 
-    struct Parameters {
+    /// @dev What setWeights reads besides the caller's state, packed into two slots.
+    struct Core {
+        uint32 peerCount;
         uint64 lambda;
         uint64 theta;
-        uint48 weightsRateLimit;
-        uint48 unbondingBlocks;
+        uint32 weightsRateLimit;
+        uint32 unbondingBlocks;
+    }
+
+    struct Thresholds {
+        uint128 minStakeToSetWeights;
+        uint128 rho;
     }
 
     AgoraToken public immutable token;
@@ -77,19 +85,17 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuard {
     /// @notice The deployment block; epoch e ends at genesisBlock + (e + 1) * epochLength.
     uint256 public immutable genesisBlock;
 
-    uint256 public peerCount;
     /// @notice Tokens in unbonding, owed to peers but no longer stake.
     uint256 public totalUnbonding;
-    uint256 public minStakeToSetWeights;
-    uint256 public rho;
-    Parameters private _params;
+    Core private _core;
+    Thresholds private _thresholds;
     // tau and quorum act on epochs after their snapshot: kept per block so each epoch uses the
     // values in force at its snapshot, whatever an admin changes later.
     Checkpoints.Trace208 private _tau;
     Checkpoints.Trace208 private _quorum;
 
-    mapping(uint256 uid => Peer) private _peers;
-    mapping(address account => uint256) private _uidPlusOne;
+    mapping(address account => PeerState) private _peerState;
+    mapping(uint256 uid => address) private _accountOf;
     mapping(uint256 uid => Checkpoints.Trace208) private _stake;
     Checkpoints.Trace208 private _totalStake;
     mapping(uint256 uid => Unbonding) private _unbonding;
@@ -168,7 +174,7 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuard {
         _totalStake.push(_now48(), uint208(_totalStake.latest() - amount));
         Unbonding storage u = _unbonding[uid];
         u.amount = (uint256(u.amount) + amount).toUint208();
-        uint256 release = block.number + _params.unbondingBlocks;
+        uint256 release = block.number + _core.unbondingBlocks;
         u.releaseBlock = uint48(release);
         totalUnbonding += amount;
         emit Unstaked(uid, amount, newStake, release);
@@ -192,65 +198,61 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuard {
     /// The row is normalized to sum 65535 (see WeightRow) and the stored row moves toward it with
     /// the learning rate lambda.
     function setWeights(uint16[] calldata uids, uint16[] calldata values) external {
-        (uint256 uid, uint256 n) = _checkWeightSetter();
+        (uint256 uid, PeerState memory state, Core memory core) = _checkWeightSetter();
+        uint256 n = core.peerCount;
         if (uids.length != values.length) revert LengthMismatch(uids.length, values.length);
-        uint256 k = uids.length;
+        uint256[] memory target = new uint256[](WeightRow.wordsFor(n));
         uint256 sum;
-        for (uint256 i; i < k; ++i) {
-            uint256 u = uids[i];
-            if (i > 0 && u <= uids[i - 1]) revert UidsNotIncreasing(i, uids[i - 1], u);
-            if (u >= n) revert UidOutOfRange(u, n);
-            sum += values[i];
+        uint256 previous;
+        // uids are checked below n <= 4096 and values are uint16: nothing here can overflow.
+        unchecked {
+            for (uint256 i; i < uids.length; ++i) {
+                uint256 u = uids[i];
+                uint256 v = values[i];
+                if (i != 0 && u <= previous) revert UidsNotIncreasing(i, previous, u);
+                if (u >= n) revert UidOutOfRange(u, n);
+                sum += v;
+                target[u >> 4] |= v << ((u & 15) << 4);
+                previous = u;
+            }
         }
         if (sum == 0) revert AllWeightsZero();
-        uint256[] memory target = new uint256[](WeightRow.wordsFor(n));
-        if (sum == WeightRow.ROW_TOTAL) {
-            for (uint256 i; i < k; ++i) {
-                uint256 u = uids[i];
-                target[u >> 4] |= uint256(values[i]) << ((u & 15) << 4);
-            }
-        } else {
-            uint256[] memory vals = new uint256[](k);
-            uint256[] memory order = new uint256[](k);
-            for (uint256 i; i < k; ++i) {
-                vals[i] = values[i];
-                order[i] = uids[i];
-            }
-            _packSparse(target, order, WeightRow.normalize(vals, order, sum));
-        }
-        _writeRow(uid, target);
+        if (sum != WeightRow.ROW_TOTAL) _normalizePacked(target, sum);
+        _writeRow(uid, state, core.lambda, target);
     }
 
     /// @notice Sets the caller's weight row from a dense packed row: word w holds the weights of
     /// uids 16w..16w+15, uid 16w+m in bits [16m, 16m+16). Missing trailing words are zeros.
     /// Same normalization and learning rate as `setWeights`; a row that already sums to 65535
-    /// (as the SDK's `normalizeRow` makes it) is stored without any rounding work.
+    /// (as the SDK's `normalizeRow` makes it) is stored without any rounding work, and with
+    /// lambda = 1 goes straight from calldata to storage.
     function setWeightsPacked(uint256[] calldata row) external {
-        (uint256 uid, uint256 n) = _checkWeightSetter();
+        (uint256 uid, PeerState memory state, Core memory core) = _checkWeightSetter();
+        uint256 n = core.peerCount;
         uint256 words = WeightRow.wordsFor(n);
-        if (row.length > words) revert PackedRowTooLong(row.length, words);
+        uint256 given = row.length;
+        if (given > words) revert PackedRowTooLong(given, words);
         uint256 tail = n & 15;
-        if (row.length == words && tail != 0) {
-            uint256 beyond = row[words - 1] >> (tail << 4);
-            if (beyond != 0) {
-                uint256 lane = tail;
-                while (beyond & WeightRow.LANE_MASK == 0) {
-                    beyond >>= 16;
-                    ++lane;
-                }
-                revert UidOutOfRange(((words - 1) << 4) + lane, n);
-            }
-        }
-        uint256[] memory target = new uint256[](words);
+        if (given == words && tail != 0) _checkTail(row[words - 1], words - 1, tail, n);
         uint256 sum;
-        for (uint256 w; w < row.length; ++w) {
-            uint256 word = row[w];
-            target[w] = word;
-            if (word != 0) sum += WeightRow.laneSum(word);
+        // At most 256 words of 16 lanes of 16 bits: neither the sum nor the counters can overflow.
+        unchecked {
+            for (uint256 w; w < given; ++w) sum += WeightRow.laneSum(row[w]);
         }
         if (sum == 0) revert AllWeightsZero();
+        if (sum == WeightRow.ROW_TOTAL && core.lambda == WAD) {
+            uint256[MAX_ROW_WORDS] storage stored = _rows[uid];
+            unchecked {
+                for (uint256 w; w < given; ++w) stored[w] = row[w];
+                for (uint256 w = given; w < words; ++w) stored[w] = 0;
+            }
+            _recordWrite(uid);
+            return;
+        }
+        uint256[] memory target = new uint256[](words);
+        for (uint256 w; w < given; ++w) target[w] = row[w];
         if (sum != WeightRow.ROW_TOTAL) _normalizePacked(target, sum);
-        _writeRow(uid, target);
+        _writeRow(uid, state, core.lambda, target);
     }
 
     // ---------------------------------------------------------------- epochs
@@ -337,26 +339,27 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuard {
         if (parameter == Parameter.Rho) return (1, MAX_RHO);
         if (parameter == Parameter.Theta) return (1, WAD - 1);
         if (parameter == Parameter.Tau) return (0, WAD);
-        if (parameter == Parameter.MinStakeToSetWeights) return (0, type(uint208).max);
+        if (parameter == Parameter.MinStakeToSetWeights) return (0, type(uint128).max);
         return (0, MAX_BLOCKS); // WeightsRateLimit, UnbondingBlocks
     }
 
     /// @notice Every parameter as in force now (deploy-time ones included).
     function parameters() external view returns (Config memory config) {
-        Parameters memory p = _params;
+        Core memory core = _core;
+        Thresholds memory t = _thresholds;
         config = Config({
             maxPeers: maxPeers,
             epochLength: epochLength,
             commitBlocks: commitBlocks,
             revealBlocks: revealBlocks,
-            lambda: p.lambda,
+            lambda: core.lambda,
             quorum: _quorum.latest(),
-            rho: rho,
-            theta: p.theta,
+            rho: t.rho,
+            theta: core.theta,
             tau: _tau.latest(),
-            minStakeToSetWeights: minStakeToSetWeights,
-            weightsRateLimit: p.weightsRateLimit,
-            unbondingBlocks: p.unbondingBlocks
+            minStakeToSetWeights: t.minStakeToSetWeights,
+            weightsRateLimit: core.weightsRateLimit,
+            unbondingBlocks: core.unbondingBlocks
         });
     }
 
@@ -372,20 +375,34 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuard {
 
     // ---------------------------------------------------------------- views
 
+    /// @notice Number of registered peers; uids are 0..peerCount-1.
+    function peerCount() external view returns (uint256) {
+        return _core.peerCount;
+    }
+
+    function minStakeToSetWeights() external view returns (uint256) {
+        return _thresholds.minStakeToSetWeights;
+    }
+
+    function rho() external view returns (uint256) {
+        return _thresholds.rho;
+    }
+
     /// @notice The uid of a registered account; reverts with NotRegistered otherwise.
     function uidOf(address account) external view returns (uint256) {
         return _uidOf(account);
     }
 
     function isRegistered(address account) external view returns (bool) {
-        return _uidPlusOne[account] != 0;
+        return _peerState[account].uidPlusOne != 0;
     }
 
     /// @notice The account, last weight update block and whether the row was ever set, of `uid`.
     function peer(uint256 uid) external view returns (address account, uint256 lastWeightsBlock, bool rowSet) {
         _checkUid(uid);
-        Peer memory p = _peers[uid];
-        return (p.account, p.lastWeightsBlock, p.rowSet);
+        account = _accountOf[uid];
+        PeerState memory p = _peerState[account];
+        return (account, p.lastWeightsBlock, p.rowSet);
     }
 
     function stakeOf(uint256 uid) external view returns (uint256) {
@@ -418,7 +435,7 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuard {
     /// @notice The stake of every registered peer, by uid. Call it at a past blockTag to read
     /// the stakes of that block.
     function getStakes() external view returns (uint256[] memory stakes) {
-        uint256 n = peerCount;
+        uint256 n = _core.peerCount;
         stakes = new uint256[](n);
         for (uint256 uid; uid < n; ++uid) stakes[uid] = _stake[uid].latest();
     }
@@ -427,18 +444,21 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuard {
     /// the other. A row never set reads as the peer trusting only itself (65535 on its own uid).
     /// Call it at a past blockTag to read the rows of that block.
     function getWeightRows(uint256 from, uint256 to) external view returns (uint256 rowWords, uint256[] memory words) {
-        uint256 n = peerCount;
+        uint256 n = _core.peerCount;
         if (from > to || to > n) revert RangeInvalid(from, to, n);
         rowWords = WeightRow.wordsFor(n);
         words = new uint256[]((to - from) * rowWords);
         uint256 at;
         for (uint256 uid = from; uid < to; ++uid) {
-            if (_peers[uid].rowSet) {
-                uint256[MAX_ROW_WORDS] storage row = _rows[uid];
-                for (uint256 w; w < rowWords; ++w) words[at + w] = row[w];
-            } else {
-                words[at + (uid >> 4)] = _selfWord(uid);
+            // A row once set never sums to zero, so an all-zero row was never set.
+            uint256[MAX_ROW_WORDS] storage row = _rows[uid];
+            uint256 any;
+            for (uint256 w; w < rowWords; ++w) {
+                uint256 word = row[w];
+                words[at + w] = word;
+                any |= word;
             }
+            if (any == 0) words[at + (uid >> 4)] = _selfWord(uid);
             at += rowWords;
         }
     }
@@ -494,13 +514,13 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuard {
     // ---------------------------------------------------------------- internals
 
     function _register(address account, address sponsor) private returns (uint256 uid) {
-        uint256 existing = _uidPlusOne[account];
+        uint256 existing = _peerState[account].uidPlusOne;
         if (existing != 0) revert AlreadyRegistered(account, existing - 1);
-        uid = peerCount;
+        uid = _core.peerCount;
         if (uid >= maxPeers) revert MarketFull(maxPeers);
-        peerCount = uid + 1;
-        _uidPlusOne[account] = uid + 1;
-        _peers[uid].account = account;
+        _core.peerCount = uint32(uid + 1);
+        _peerState[account].uidPlusOne = uint32(uid + 1);
+        _accountOf[uid] = account;
         emit PeerRegistered(uid, account, sponsor);
     }
 
@@ -530,40 +550,57 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuard {
         _totalStake.push(_now48(), (_totalStake.latest() + amount).toUint208());
     }
 
-    /// @dev Checks the caller may set weights now; returns its uid and the peer count.
-    function _checkWeightSetter() private view returns (uint256 uid, uint256 n) {
-        uid = _uidOf(msg.sender);
+    /// @dev Checks the caller may set weights now; returns its uid, state and the market core.
+    function _checkWeightSetter() private view returns (uint256 uid, PeerState memory state, Core memory core) {
+        state = _peerState[msg.sender];
+        if (state.uidPlusOne == 0) revert NotRegistered(msg.sender);
+        uid = state.uidPlusOne - 1;
+        core = _core;
         uint256 current = _stake[uid].latest();
-        uint256 minimum = minStakeToSetWeights;
+        uint256 minimum = _thresholds.minStakeToSetWeights;
         if (current < minimum) revert StakeBelowMinimum(uid, current, minimum);
-        Peer memory p = _peers[uid];
-        if (p.rowSet) {
-            uint256 next = uint256(p.lastWeightsBlock) + _params.weightsRateLimit;
+        if (state.rowSet) {
+            uint256 next = uint256(state.lastWeightsBlock) + core.weightsRateLimit;
             if (block.number < next) revert WeightsRateLimited(uid, next);
         }
-        n = peerCount;
     }
 
     /// @dev Moves the stored row toward `target` (whitepaper eq. 17) and records the update.
-    function _writeRow(uint256 uid, uint256[] memory target) private {
-        Peer storage p = _peers[uid];
+    function _writeRow(uint256 uid, PeerState memory state, uint256 lambda, uint256[] memory target) private {
         uint256[MAX_ROW_WORDS] storage row = _rows[uid];
-        uint256 lambda = _params.lambda;
         uint256 words = target.length;
         if (lambda == WAD) {
-            for (uint256 w; w < words; ++w) row[w] = target[w];
+            unchecked {
+                for (uint256 w; w < words; ++w) row[w] = target[w];
+            }
         } else {
-            bool wasSet = p.rowSet;
             uint256 selfIndex = uid >> 4;
             uint256 selfWord = _selfWord(uid);
             for (uint256 w; w < words; ++w) {
-                uint256 old = wasSet ? row[w] : (w == selfIndex ? selfWord : 0);
+                uint256 old = state.rowSet ? row[w] : (w == selfIndex ? selfWord : 0);
                 row[w] = WeightRow.ema(old, target[w], lambda);
             }
         }
-        p.rowSet = true;
-        p.lastWeightsBlock = _now48();
+        _recordWrite(uid);
+    }
+
+    function _recordWrite(uint256 uid) private {
+        PeerState storage state = _peerState[msg.sender];
+        state.rowSet = true;
+        state.lastWeightsBlock = _now48();
         emit WeightsSet(uid);
+    }
+
+    /// @dev Reverts with the first uid at or beyond `n` that the last word gives a weight.
+    function _checkTail(uint256 lastWord, uint256 lastIndex, uint256 tail, uint256 n) private pure {
+        uint256 beyond = lastWord >> (tail << 4);
+        if (beyond == 0) return;
+        uint256 lane = tail;
+        while (beyond & WeightRow.LANE_MASK == 0) {
+            beyond >>= 16;
+            ++lane;
+        }
+        revert UidOutOfRange((lastIndex << 4) + lane, n);
     }
 
     /// @dev Normalizes a dense packed row in place (general path: its lanes do not sum to 65535).
@@ -623,41 +660,42 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuard {
         if (value < min || value > max) revert ParameterOutOfBounds(parameter, value, min, max);
         uint256 previous;
         if (parameter == Parameter.Lambda) {
-            previous = _params.lambda;
-            _params.lambda = uint64(value);
+            previous = _core.lambda;
+            _core.lambda = uint64(value);
         } else if (parameter == Parameter.Quorum) {
             previous = _quorum.latest();
             _quorum.push(_now48(), uint208(value));
         } else if (parameter == Parameter.Rho) {
-            previous = rho;
-            rho = value;
+            previous = _thresholds.rho;
+            _thresholds.rho = uint128(value);
         } else if (parameter == Parameter.Theta) {
-            previous = _params.theta;
-            _params.theta = uint64(value);
+            previous = _core.theta;
+            _core.theta = uint64(value);
         } else if (parameter == Parameter.Tau) {
             previous = _tau.latest();
             _tau.push(_now48(), uint208(value));
         } else if (parameter == Parameter.MinStakeToSetWeights) {
-            previous = minStakeToSetWeights;
-            minStakeToSetWeights = value;
+            previous = _thresholds.minStakeToSetWeights;
+            _thresholds.minStakeToSetWeights = uint128(value);
         } else if (parameter == Parameter.WeightsRateLimit) {
-            previous = _params.weightsRateLimit;
-            _params.weightsRateLimit = uint48(value);
+            previous = _core.weightsRateLimit;
+            _core.weightsRateLimit = uint32(value);
         } else {
-            previous = _params.unbondingBlocks;
-            _params.unbondingBlocks = uint48(value);
+            previous = _core.unbondingBlocks;
+            _core.unbondingBlocks = uint32(value);
         }
         emit ParameterChanged(parameter, previous, value);
     }
 
     function _uidOf(address account) private view returns (uint256) {
-        uint256 plusOne = _uidPlusOne[account];
+        uint256 plusOne = _peerState[account].uidPlusOne;
         if (plusOne == 0) revert NotRegistered(account);
         return plusOne - 1;
     }
 
     function _checkUid(uint256 uid) private view {
-        if (uid >= peerCount) revert UnknownUid(uid, peerCount);
+        uint256 n = _core.peerCount;
+        if (uid >= n) revert UnknownUid(uid, n);
     }
 
     function _past(uint256 blockNumber) private view returns (uint48) {

@@ -19,7 +19,7 @@ const bounds: Record<keyof typeof Parameter, [bigint, bigint]> = {
   Rho: [1n, 10n ** 24n],
   Theta: [1n, WAD - 1n],
   Tau: [0n, WAD],
-  MinStakeToSetWeights: [0n, 2n ** 208n - 1n],
+  MinStakeToSetWeights: [0n, 2n ** 128n - 1n],
   WeightsRateLimit: [0n, 1_000_000n],
   UnbondingBlocks: [0n, 1_000_000n],
 };

@@ -1,8 +1,19 @@
 import { parseEther } from "ethers";
-import type { IRankingMarket } from "../typechain-types";
-
-/** Every ranking market parameter (IRankingMarket.Config), as bigints. */
-export type RankingConfig = { [K in keyof IRankingMarket.ConfigStruct]: bigint };
+/** Every ranking market parameter (IRankingMarket.Config); fractions are WAD. */
+export interface RankingConfig {
+  maxPeers: bigint;
+  epochLength: bigint;
+  commitBlocks: bigint;
+  revealBlocks: bigint;
+  lambda: bigint;
+  quorum: bigint;
+  rho: bigint;
+  theta: bigint;
+  tau: bigint;
+  minStakeToSetWeights: bigint;
+  weightsRateLimit: bigint;
+  unbondingBlocks: bigint;
+}
 
 const WAD = 10n ** 18n;
 

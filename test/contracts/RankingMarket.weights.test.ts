@@ -162,8 +162,8 @@ describe("RankingMarket: weights", () => {
     for (let trial = 0; trial < 24; trial++) {
       const density = [0.05, 0.3, 1][trial % 3];
       const scale = [3, 300, 65535][Math.floor(trial / 3) % 3];
-      const dense = Array.from({ length: 37 }, () => (random() < density ? Math.floor(random() ** 3 * scale) : 0));
-      if (dense.every((v) => v === 0)) dense[trial % 37] = 1 + trial;
+      const dense: number[] = Array.from({ length: 37 }, () => (random() < density ? Math.floor(random() ** 3 * scale) : 0));
+      if (!dense.some((v) => v > 0)) dense[trial % 37] = 1 + trial;
       const expected = normalizeRow(dense);
       expect(sum(expected)).to.equal(ROW_TOTAL);
       dense.forEach((v, i) => expect(v === 0 ? expected[i] === 0 : expected[i] > 0).to.equal(true));

@@ -2,7 +2,7 @@
  * `npm run bench`: gas of the ranking market on the embedded network. Prints Markdown tables;
  * the figures go to docs/BENCHMARKS.md with the command that produced them.
  */
-import { markdownTable } from "./table";
+import { formatTable } from "../sdk/src/format";
 import { rankingGas } from "./gasRanking";
 
 async function main(): Promise<void> {
@@ -12,9 +12,10 @@ async function main(): Promise<void> {
       console.log(`\n## Ranking market gas, ${n} peers\n`);
       const rows = await rankingGas(n, n === 256);
       console.log(
-        markdownTable(
+        formatTable(
           ["operation", "gas", "floor", "gas / floor"],
           rows.map((r) => [r.operation, r.gas, r.floor ?? "", r.floor ? (Number(r.gas) / Number(r.floor)).toFixed(3) : ""]),
+          true,
         ),
       );
     }

@@ -24,8 +24,8 @@ const WAD = 10n ** 18n;
 export const DEFAULT_RANKING_CONFIG: RankingConfig = {
   maxPeers: 256n,
   epochLength: 20n,
-  commitBlocks: 5n,
-  revealBlocks: 5n,
+  commitBlocks: 10n,
+  revealBlocks: 10n,
   lambda: WAD, // a new row replaces the old one
   quorum: WAD / 2n, // more than half of the snapshot stake
   rho: WAD,

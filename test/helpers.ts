@@ -55,8 +55,8 @@ export async function expectConservation(token: AgoraToken, ranking: RankingMark
   expect(held).to.equal(sum + (await ranking.totalUnbonding()), "tokens held equal stake plus unbonding");
 }
 
-/** Mines blocks until the next block to be mined is `target` (no-op if already past). */
-export async function mineTo(target: bigint | number): Promise<void> {
+/** Mines blocks so that the next block to be mined is `target` (no-op if already past). */
+export async function setNextBlock(target: bigint | number): Promise<void> {
   const now = BigInt(await hre.ethers.provider.getBlockNumber());
   const next = BigInt(target);
   if (next > now + 1n) await mine(next - now - 1n);

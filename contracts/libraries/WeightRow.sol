@@ -53,44 +53,48 @@ library WeightRow {
             for (uint256 i; i < k; ++i) target[i] = values[i];
             return target;
         }
-        // Rule 2: fix at 1 every weight too small to earn a unit, until none is left.
-        uint256 units = ROW_TOTAL;
-        uint256 rest = sum;
-        while (true) {
-            uint256 fixedCount;
-            uint256 fixedWeight;
+        // Bounds that make every operation below safe unchecked: values <= 65535, k <= 4096, so
+        // v * units < 2^32, sums < 2^28, and indices stay within [0, k).
+        unchecked {
+            // Rule 2: fix at 1 every weight too small to earn a unit, until none is left.
+            uint256 units = ROW_TOTAL;
+            uint256 rest = sum;
+            while (true) {
+                uint256 fixedCount;
+                uint256 fixedWeight;
+                for (uint256 i; i < k; ++i) {
+                    uint256 v = values[i];
+                    if (v != 0 && target[i] == 0 && v * units < rest) {
+                        target[i] = 1;
+                        ++fixedCount;
+                        fixedWeight += v;
+                    }
+                }
+                if (fixedCount == 0) break;
+                units -= fixedCount;
+                rest -= fixedWeight;
+            }
+            // Rule 3: Hamilton apportionment of `units` among the weights not fixed at 1.
+            uint256[] memory keys = new uint256[](k);
+            uint256 keyCount;
+            uint256 given;
             for (uint256 i; i < k; ++i) {
                 uint256 v = values[i];
-                if (v != 0 && target[i] == 0 && v * units < rest) {
-                    target[i] = 1;
-                    ++fixedCount;
-                    fixedWeight += v;
-                }
+                if (v == 0 || target[i] != 0) continue;
+                uint256 share = v * units;
+                uint256 floorShare = share / rest;
+                target[i] = floorShare;
+                given += floorShare;
+                uint256 remainder = share % rest;
+                // Larger remainder first, then smaller order; the index rides in the low bits.
+                if (remainder != 0) keys[keyCount++] = (remainder << 40) | ((LANE_MASK - order[i]) << 16) | i;
             }
-            if (fixedCount == 0) break;
-            units -= fixedCount;
-            rest -= fixedWeight;
-        }
-        // Rule 3: Hamilton apportionment of `units` among the weights not fixed at 1.
-        uint256[] memory keys = new uint256[](k);
-        uint256 keyCount;
-        uint256 given;
-        for (uint256 i; i < k; ++i) {
-            uint256 v = values[i];
-            if (v == 0 || target[i] != 0) continue;
-            uint256 share = v * units;
-            uint256 floorShare = share / rest;
-            target[i] = floorShare;
-            given += floorShare;
-            uint256 remainder = share % rest;
-            // Larger remainder first, then smaller order; the index rides in the low bits.
-            if (remainder != 0) keys[keyCount++] = (remainder << 40) | ((LANE_MASK - order[i]) << 16) | i;
-        }
-        uint256 left = units - given;
-        if (left == 0) return target;
-        uint256 cut = _kthLargest(keys, keyCount, left);
-        for (uint256 j; j < keyCount; ++j) {
-            if (keys[j] >= cut) ++target[keys[j] & LANE_MASK];
+            uint256 left = units - given;
+            if (left == 0) return target;
+            uint256 cut = _kthLargest(keys, keyCount, left);
+            for (uint256 j; j < keyCount; ++j) {
+                if (keys[j] >= cut) ++target[keys[j] & LANE_MASK];
+            }
         }
     }
 
@@ -98,13 +102,16 @@ library WeightRow {
     /// new = (old * (1e18 - lambda) + target * lambda) / 1e18, floored.
     function ema(uint256 oldWord, uint256 targetWord, uint256 lambda) internal pure returns (uint256 word) {
         if (oldWord == 0 && targetWord == 0) return 0;
-        uint256 keep = WAD - lambda;
-        for (uint256 m; m < LANES; ++m) {
-            uint256 shift = m * 16;
-            uint256 o = (oldWord >> shift) & LANE_MASK;
-            uint256 t = (targetWord >> shift) & LANE_MASK;
-            if (o == 0 && t == 0) continue;
-            word |= ((o * keep + t * lambda) / WAD) << shift;
+        // lambda <= 1e18 and lanes <= 65535: o * keep + t * lambda < 2^64.
+        unchecked {
+            uint256 keep = WAD - lambda;
+            for (uint256 m; m < LANES; ++m) {
+                uint256 shift = m * 16;
+                uint256 o = (oldWord >> shift) & LANE_MASK;
+                uint256 t = (targetWord >> shift) & LANE_MASK;
+                if (o == 0 && t == 0) continue;
+                word |= ((o * keep + t * lambda) / WAD) << shift;
+            }
         }
     }
 

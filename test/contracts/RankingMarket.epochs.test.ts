@@ -3,7 +3,7 @@ import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { id } from "ethers";
-import { deployRanking, expectConservation, mineTo, registerAndStake, seededRandom, TOKENS, WAD } from "../helpers";
+import { deployRanking, expectConservation, setNextBlock, registerAndStake, seededRandom, TOKENS, WAD } from "../helpers";
 import { buildEmissionTree } from "../../sdk/src/ranking/merkle";
 import { resultCommitment } from "../../sdk/src/ranking/commitment";
 import type { RankingMarket } from "../../typechain-types";
@@ -15,7 +15,7 @@ describe("RankingMarket: epochs, consensus and claims", () => {
   /**
    * Peers 0..4 staking 30, 25, 20, 15, 10 tokens (100 in all); peers[5] registered without stake.
    * Epochs of 100 blocks, so the setup ends well before the first snapshot; windows of 10 blocks.
-   * (Views answer for the latest mined block; `mineTo(b)` makes b the next block to be mined.)
+   * (Views answer for the latest mined block; `setNextBlock(b)` makes b the next block to be mined.)
    */
   async function staked() {
     const f = await deployRanking({ ranking: { epochLength: 100n, commitBlocks: 10n, revealBlocks: 10n } });
@@ -37,7 +37,7 @@ describe("RankingMarket: epochs, consensus and claims", () => {
   const selfishTotal = TOKENS(1);
 
   async function revealPhase(f: Awaited<ReturnType<typeof staked>>) {
-    await mineTo(f.snapshot + 1n);
+    await setNextBlock(f.snapshot + 1n);
     return f.snapshot + (await f.ranking.commitBlocks()) + 1n; // first reveal block
   }
 
@@ -46,14 +46,14 @@ describe("RankingMarket: epochs, consensus and claims", () => {
       const f = await loadFixture(staked);
       const { ranking, peers, snapshot } = f;
       const closes = snapshot + (await ranking.commitBlocks());
-      await mineTo(snapshot);
+      await setNextBlock(snapshot);
       await expect(commit(ranking, peers[0], 0, honest.root, honestTotal))
         .to.be.revertedWithCustomError(ranking, "NotInCommitWindow")
         .withArgs(0, snapshot, snapshot, closes);
       expect(await ranking.epochStatus(0)).to.equal(EpochStatus.Accumulating);
       await expect(commit(ranking, peers[0], 0, honest.root, honestTotal)).to.emit(ranking, "ResultCommitted");
       expect(await ranking.epochStatus(0)).to.equal(EpochStatus.Committing);
-      await mineTo(closes);
+      await setNextBlock(closes);
       await expect(commit(ranking, peers[1], 0, honest.root, honestTotal)).to.emit(ranking, "ResultCommitted");
       await expect(commit(ranking, peers[2], 0, honest.root, honestTotal))
         .to.be.revertedWithCustomError(ranking, "NotInCommitWindow")
@@ -63,7 +63,7 @@ describe("RankingMarket: epochs, consensus and claims", () => {
     it("refuses unregistered callers, peers without stake at the snapshot, and second commits", async () => {
       const f = await loadFixture(staked);
       const { ranking, peers, outsider } = f;
-      await mineTo(f.snapshot - 1n);
+      await setNextBlock(f.snapshot - 1n);
       await ranking.connect(peers[5]).stake(5, TOKENS(1)); // at the snapshot block: counts
       await ranking.connect(peers[6]).register();
       await ranking.connect(peers[6]).stake(6, TOKENS(1)); // after the snapshot: does not
@@ -87,7 +87,7 @@ describe("RankingMarket: epochs, consensus and claims", () => {
       const { token, ranking, peers } = f;
       const opens = await revealPhase(f);
       for (const p of peers.slice(0, 3)) await commit(ranking, p, 0, honest.root, honestTotal);
-      await mineTo(opens);
+      await setNextBlock(opens);
       expect(await ranking.epochStatus(0)).to.equal(EpochStatus.Committing);
       await expect(reveal(ranking, peers[0], 0, honest.root, honestTotal))
         .to.emit(ranking, "ResultRevealed")
@@ -113,7 +113,7 @@ describe("RankingMarket: epochs, consensus and claims", () => {
       await commit(ranking, peers[4], 0, selfish.root, selfishTotal);
       await commit(ranking, peers[0], 0, honest.root, honestTotal);
       await commit(ranking, peers[2], 0, honest.root, honestTotal);
-      await mineTo(opens);
+      await setNextBlock(opens);
       await reveal(ranking, peers[3], 0, selfish.root, selfishTotal);
       await reveal(ranking, peers[4], 0, selfish.root, selfishTotal);
       await reveal(ranking, peers[0], 0, honest.root, honestTotal);
@@ -130,11 +130,11 @@ describe("RankingMarket: epochs, consensus and claims", () => {
       const closes = opens - 1n + (await ranking.revealBlocks());
       await commit(ranking, peers[0], 0, honest.root, honestTotal);
       await commit(ranking, peers[4], 0, honest.root, honestTotal);
-      await mineTo(opens - 1n);
+      await setNextBlock(opens - 1n);
       await expect(reveal(ranking, peers[0], 0, honest.root, honestTotal))
         .to.be.revertedWithCustomError(ranking, "NotInRevealWindow")
         .withArgs(0, opens - 1n, opens - 1n, closes);
-      await mineTo(closes);
+      await setNextBlock(closes);
       await expect(reveal(ranking, peers[0], 0, honest.root, honestTotal)).to.emit(ranking, "ResultRevealed");
       await expect(reveal(ranking, peers[4], 0, honest.root, honestTotal))
         .to.be.revertedWithCustomError(ranking, "NotInRevealWindow")
@@ -146,7 +146,7 @@ describe("RankingMarket: epochs, consensus and claims", () => {
       const { ranking, peers, outsider } = f;
       const opens = await revealPhase(f);
       await commit(ranking, peers[0], 0, honest.root, honestTotal);
-      await mineTo(opens);
+      await setNextBlock(opens);
       await expect(reveal(ranking, peers[0], 0, honest.root, honestTotal, id("other salt")))
         .to.be.revertedWithCustomError(ranking, "CommitmentMismatch")
         .withArgs(0, 0);
@@ -171,7 +171,7 @@ describe("RankingMarket: epochs, consensus and claims", () => {
       const original = resultCommitment(honest.root, honestTotal, SALT, peers[0].address);
       await ranking.connect(peers[0]).commitResult(0, original);
       await ranking.connect(peers[1]).commitResult(0, original); // copied from the mempool
-      await mineTo(opens);
+      await setNextBlock(opens);
       await expect(reveal(ranking, peers[1], 0, honest.root, honestTotal))
         .to.be.revertedWithCustomError(ranking, "CommitmentMismatch")
         .withArgs(0, 1);
@@ -187,7 +187,7 @@ describe("RankingMarket: epochs, consensus and claims", () => {
       await commit(ranking, peers[0], 0, tooMuch.root, cap + 1n);
       const atCap = buildEmissionTree([cap]);
       await commit(ranking, peers[1], 0, atCap.root, cap);
-      await mineTo(opens);
+      await setNextBlock(opens);
       await expect(reveal(ranking, peers[0], 0, tooMuch.root, cap + 1n))
         .to.be.revertedWithCustomError(ranking, "EmissionAboveCap")
         .withArgs(0, cap + 1n, cap);
@@ -204,7 +204,7 @@ describe("RankingMarket: epochs, consensus and claims", () => {
       expect(await ranking.tauAt(snapshot)).to.equal(WAD / 100n);
       await commit(ranking, peers[0], 0, honest.root, honestTotal);
       await commit(ranking, peers[1], 0, honest.root, honestTotal);
-      await mineTo(snapshot + (await ranking.commitBlocks()) + 1n);
+      await setNextBlock(snapshot + (await ranking.commitBlocks()) + 1n);
       await reveal(ranking, peers[0], 0, honest.root, honestTotal);
       await expect(reveal(ranking, peers[1], 0, honest.root, honestTotal)).to.emit(ranking, "EpochFinalized");
     });
@@ -217,9 +217,9 @@ describe("RankingMarket: epochs, consensus and claims", () => {
       const opens = await revealPhase(f);
       const closes = opens - 1n + (await ranking.revealBlocks());
       await commit(ranking, peers[0], 0, honest.root, honestTotal);
-      await mineTo(opens);
+      await setNextBlock(opens);
       await reveal(ranking, peers[0], 0, honest.root, honestTotal);
-      await mineTo(closes);
+      await setNextBlock(closes);
       await expect(ranking.closeEpoch(0)).to.be.revertedWithCustomError(ranking, "EpochNotOver").withArgs(0, closes);
       expect(await ranking.epochStatus(0)).to.equal(EpochStatus.Revealing); // the last reveal block
       await hre.network.provider.send("hardhat_mine", ["0x1"]);
@@ -239,9 +239,9 @@ describe("RankingMarket: epochs, consensus and claims", () => {
       const { ranking, peers } = f;
       const opens = await revealPhase(f);
       for (const p of peers.slice(0, 2)) await commit(ranking, p, 0, honest.root, honestTotal);
-      await mineTo(opens);
+      await setNextBlock(opens);
       for (const p of peers.slice(0, 2)) await reveal(ranking, p, 0, honest.root, honestTotal);
-      await mineTo(opens + (await ranking.revealBlocks()));
+      await setNextBlock(opens + (await ranking.revealBlocks()));
       await expect(ranking.closeEpoch(0))
         .to.be.revertedWithCustomError(ranking, "EpochAlreadyClosed")
         .withArgs(0, EpochStatus.Finalized);
@@ -254,7 +254,7 @@ describe("RankingMarket: epochs, consensus and claims", () => {
       const f = await staked();
       const opens = await revealPhase(f);
       for (const p of f.peers.slice(0, 2)) await commit(f.ranking, p, 0, tree.root, total);
-      await mineTo(opens);
+      await setNextBlock(opens);
       for (const p of f.peers.slice(0, 2)) await reveal(f.ranking, p, 0, tree.root, total);
       expect(await f.ranking.epochStatus(0)).to.equal(EpochStatus.Finalized);
       return f;
@@ -322,7 +322,7 @@ describe("RankingMarket: epochs, consensus and claims", () => {
     const L = await ranking.epochLength();
     expect(await ranking.currentEpoch()).to.equal(0n);
     expect(await ranking.epochStatus(0)).to.equal(EpochStatus.Accumulating);
-    await mineTo(snapshot + 1n); // the latest block is now the snapshot: it still belongs to epoch 0
+    await setNextBlock(snapshot + 1n); // the latest block is now the snapshot: it still belongs to epoch 0
     expect(await ranking.currentEpoch()).to.equal(0n);
     expect(await ranking.epochStatus(0)).to.equal(EpochStatus.Accumulating);
     await hre.network.provider.send("hardhat_mine", ["0x1"]);
@@ -355,7 +355,7 @@ describe("RankingMarket: epochs, consensus and claims", () => {
       } else {
         // Every staked peer runs one epoch honestly and everyone claims.
         const snapshot = await ranking.snapshotBlock(epoch);
-        await mineTo(snapshot + 1n);
+        await setNextBlock(snapshot + 1n);
         const stakes = await ranking.getStakes({ blockTag: Number(snapshot) });
         const total = stakes.reduce((a, b) => a + b, 0n);
         const emission = stakes.map((s) => s / 200n); // any split within the cap
@@ -363,7 +363,7 @@ describe("RankingMarket: epochs, consensus and claims", () => {
         const sumE = emission.reduce((a, b) => a + b, 0n);
         const voters = peers.slice(0, 6).filter((_, i) => stakes[i] > 0n);
         for (const p of voters) await commit(ranking, p, epoch, tree.root, sumE);
-        await mineTo(snapshot + (await ranking.commitBlocks()) + 1n);
+        await setNextBlock(snapshot + (await ranking.commitBlocks()) + 1n);
         for (const p of voters) await reveal(ranking, p, epoch, tree.root, sumE);
         if (total > 0n) {
           expect(await ranking.epochStatus(epoch)).to.equal(EpochStatus.Finalized);

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
-import { deployRanking, expectConservation, mineTo, registerAndStake, TOKENS, WAD } from "../helpers";
+import { deployRanking, expectConservation, setNextBlock, registerAndStake, TOKENS, WAD } from "../helpers";
 import { DEFAULT_RANKING_CONFIG, RankingConfig } from "../../deploy/config";
 import { RankingMarket__factory } from "../../typechain-types";
 
@@ -168,7 +168,7 @@ describe("RankingMarket: deployment, registration and stake", () => {
       await expect(ranking.connect(peers[0]).withdraw())
         .to.be.revertedWithCustomError(ranking, "StillUnbonding")
         .withArgs(0, release, at + 1n);
-      await mineTo(release - 1n); // the last block before release
+      await setNextBlock(release - 1n); // the last block before release
       await expect(ranking.connect(peers[0]).withdraw())
         .to.be.revertedWithCustomError(ranking, "StillUnbonding")
         .withArgs(0, release, release - 1n);

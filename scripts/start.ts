@@ -1,0 +1,26 @@
+/**
+ * `npm start`: the main job. Deploys every Agora contract on the network Hardhat runs (the
+ * embedded one by default; `npx hardhat run scripts/start.ts --network localhost` for a running
+ * `hardhat node`) and runs the tour, printing what happens.
+ */
+import hre from "hardhat";
+import { deployAgora } from "../deploy/agora";
+import { runRankingScenario } from "./ranking";
+
+async function main(): Promise<void> {
+  const log = (line: string) => console.log(line);
+  const [treasury, ...others] = await hre.ethers.getSigners();
+  const embedded = hre.network.name === "hardhat";
+  log(`Agora tour on network "${hre.network.name}" (chain ${(await hre.ethers.provider.getNetwork()).chainId}).`);
+  const deployment = await deployAgora(treasury, { network: hre.network.name, addressBookDir: embedded ? false : undefined });
+  for (const [name, c] of Object.entries(deployment.book.contracts)) log(`  deployed ${name} at ${c.address}`);
+  if (deployment.addressBookFile) log(`  address book: ${deployment.addressBookFile}`);
+
+  log("\n== Ranking market: peers stake, set weights and agree on each epoch's emission ==\n");
+  await runRankingScenario(deployment, treasury, others.slice(0, 6), log);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});

@@ -151,8 +151,19 @@ describe("RankingMarket: weights", () => {
     });
 
     it("applies the same caller checks as setWeights", async () => {
-      const { ranking, outsider } = await loadFixture(thirtySevenPeers);
+      const { ranking, admin, peers, outsider } = await loadFixture(thirtySevenPeers);
       await expect(ranking.connect(outsider).setWeightsPacked([1n])).to.be.revertedWithCustomError(ranking, "NotRegistered");
+      await ranking.connect(admin).setParameter(5, TOKENS(11)); // MinStakeToSetWeights
+      await expect(ranking.connect(peers[0]).setWeightsPacked([1n]))
+        .to.be.revertedWithCustomError(ranking, "StakeBelowMinimum")
+        .withArgs(0, TOKENS(10), TOKENS(11));
+      expect(await ranking.minStakeToSetWeights()).to.equal(TOKENS(11));
+      await ranking.connect(admin).setParameter(5, 0n);
+      await ranking.connect(admin).setParameter(6, 10n); // WeightsRateLimit
+      const at = (await (await ranking.connect(peers[0]).setWeightsPacked([1n])).wait())!.blockNumber;
+      await expect(ranking.connect(peers[0]).setWeightsPacked([1n]))
+        .to.be.revertedWithCustomError(ranking, "WeightsRateLimited")
+        .withArgs(0, BigInt(at) + 10n);
     });
   });
 
@@ -198,6 +209,23 @@ describe("RankingMarket: weights", () => {
       }
       // By hand: step 1 gives [0, 45874, 19660, 0]; step 2 floors 0.7 * old + 0.3 * T2.
       expect(row).to.deep.equal([0, 38111, 13762, 13660]);
+    });
+
+    it("moves a packed row by the same learning rate as a sparse one, normalized or raw", async () => {
+      const lambda = (7n * WAD) / 10n;
+      const { ranking, peers } = await deployRanking({ ranking: { lambda } });
+      await registerAndStake(ranking, peers.slice(0, 3), [TOKENS(10), TOKENS(10), TOKENS(10)]);
+      // First a row already normalized (the fast check), then the same row raw (normalized on chain).
+      for (const dense of [normalizeRow([3, 0, 9]), [3, 0, 9]]) {
+        const { uids, values } = sparseRow(dense);
+        await ranking.connect(peers[0]).setWeights(uids, values);
+        await ranking.connect(peers[1]).setWeightsPacked(packRow(dense));
+      }
+      const [row0, row1] = (await readRows(ranking)).slice(0, 2);
+      const target = normalizeRow([3, 0, 9]);
+      const step = (old: number[]) => old.map((o, j) => emaWeight(o, target[j], lambda));
+      expect(row0).to.deep.equal(step(step([65535, 0, 0])));
+      expect(row1).to.deep.equal(step(step([0, 65535, 0])));
     });
 
     it("replaces the row when lambda is 1", async () => {

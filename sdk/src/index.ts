@@ -1,0 +1,34 @@
+/**
+ * The Agora SDK. Pure math (ranking/) imports no chain code; chain/ reads and writes contracts.
+ * Stable names of SPEC §6 are exported here with these names.
+ */
+export { AgoraError, InvalidInputError, DeploymentNotFoundError } from "./errors";
+export { formatTable, formatTokens, formatPercent } from "./format";
+
+// ranking: pure
+export { computeEpoch } from "./ranking/epoch";
+export type { EpochInput, EpochParams, EpochResult } from "./ranking/epoch";
+export { cabalDecay } from "./ranking/cabal";
+export { normalizeRow, packRow, unpackRow, unpackRows, sparseRow, emaWeight, wordsFor, ROW_TOTAL } from "./ranking/weights";
+export { buildEmissionTree, EMISSION_LEAF_ENCODING } from "./ranking/merkle";
+export type { EmissionTree } from "./ranking/merkle";
+export { resultCommitment } from "./ranking/commitment";
+export type { ReachRelation } from "./ranking/visits";
+export { mulberry32, tightlyConnected, disjointGroups, newcomersOnCore, randomSparse } from "./ranking/generators";
+
+// chain
+export { readAddressBook, writeAddressBook, contractAddress, addressBookPath, DEFAULT_DEPLOYMENTS_DIR } from "./chain/addressBook";
+export type { AddressBook, DeployedContract } from "./chain/addressBook";
+export {
+  rankingMarket,
+  readEpochSnapshot,
+  computeEpochOnChain,
+  advanceValidator,
+  statusForNextBlock,
+  validatorSalt,
+  EpochStatus,
+  ValidatorError,
+  CLAIM_BATCH,
+} from "./chain/ranking";
+export type { EpochSnapshot, ValidatorAction, EpochCache } from "./chain/ranking";
+export { mineTo } from "./chain/devnet";

@@ -1,0 +1,9 @@
+import { expect } from "chai";
+import * as sdk from "../../sdk/src";
+
+describe("SDK entry point", () => {
+  it("exports the stable names of SPEC §6 as functions", () => {
+    for (const name of ["computeEpoch", "cabalDecay"] as const) expect(sdk[name]).to.be.a("function");
+    expect(sdk.cabalDecay(0.49, 0.1, 100, 1)).to.deep.equal([0.4891094401482484]);
+  });
+});

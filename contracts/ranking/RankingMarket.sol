@@ -511,6 +511,12 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuard {
         return _claimed[epoch].get(uid);
     }
 
+    /// @notice Every uid's claim flag for `epoch` in one call: uid u is bit u % 256 of word u / 256.
+    function claimedBitmap(uint256 epoch) external view returns (uint256[] memory words) {
+        words = new uint256[]((uint256(_core.peerCount) + 255) / 256);
+        for (uint256 w; w < words.length; ++w) words[w] = _claimed[epoch]._data[w];
+    }
+
     // ---------------------------------------------------------------- internals
 
     function _register(address account, address sponsor) private returns (uint256 uid) {

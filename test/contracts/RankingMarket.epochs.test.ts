@@ -271,6 +271,8 @@ describe("RankingMarket: epochs, consensus and claims", () => {
       expect(await ranking.totalStake()).to.equal(TOKENS("100.3"));
       expect(await token.totalSupply()).to.equal(supply + TOKENS("0.3"));
       expect(await ranking.isClaimed(0, 2)).to.equal(true);
+      expect(await ranking.isClaimed(0, 1)).to.equal(false);
+      expect(await ranking.claimedBitmap(0)).to.deep.equal([1n << 2n]);
       expect((await ranking.epochInfo(0))[3]).to.equal(TOKENS("0.3"));
       await expectConservation(token, ranking);
       await expect(ranking.claim(0, 2, TOKENS("0.3"), honest.proof(2)))

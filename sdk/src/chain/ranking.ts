@@ -1,10 +1,12 @@
 import { keccak256, Signer, toUtf8Bytes, ContractRunner } from "ethers";
 import { RankingMarket, RankingMarket__factory } from "../../../typechain-types";
 import { AgoraError } from "../errors";
+import { formatTokens } from "../format";
 import { computeEpoch, EpochResult } from "../ranking/epoch";
 import { resultCommitment } from "../ranking/commitment";
 import { unpackRows, wordsFor } from "../ranking/weights";
 import { AddressBook, contractAddress } from "./addressBook";
+import { decodeRevert, isRevert } from "./revert";
 
 const WAD = 10n ** 18n;
 
@@ -115,6 +117,11 @@ export type ValidatorAction =
 /** Cache of epoch results a validator keeps between calls (recomputed after a restart). */
 export type EpochCache = Map<number, EpochResult>;
 
+/** A gas limit above an estimate, for state that can change between estimate and inclusion. */
+function withMargin(estimate: bigint): bigint {
+  return (estimate * 5n) / 4n + 25_000n;
+}
+
 /** Claims sent per claimMany transaction. */
 export const CLAIM_BATCH = 64;
 
@@ -143,10 +150,17 @@ export async function advanceValidator(
   if (status === EpochStatus.Finalized) {
     const [, root] = await market.epochInfo(epoch);
     if (root !== result.root) return { kind: "done", status, reason: "final root is not this validator's" };
-    const claimed = await Promise.all(result.emission.map((e, uid) => (e > 0n ? market.isClaimed(epoch, uid) : true)));
-    const due = result.emission.flatMap((amount, uid) => (claimed[uid] ? [] : [{ epoch, uid, amount, proof: result.proof(uid) }]));
+    const bitmap = await market.claimedBitmap(epoch);
+    const claimed = (uid: number) => ((bitmap[uid >> 8] >> BigInt(uid & 255)) & 1n) === 1n;
+    const due = result.emission.flatMap((amount, uid) =>
+      amount === 0n || claimed(uid) ? [] : [{ epoch, uid, amount, proof: result.proof(uid) }],
+    );
     if (due.length === 0) return { kind: "done", status, reason: "all emission claimed" };
-    for (let i = 0; i < due.length; i += CLAIM_BATCH) await (await connected.claimMany(due.slice(i, i + CLAIM_BATCH))).wait();
+    for (let i = 0; i < due.length; i += CLAIM_BATCH) {
+      const batch = due.slice(i, i + CLAIM_BATCH);
+      const gasLimit = withMargin(await connected.claimMany.estimateGas(batch));
+      await (await connected.claimMany(batch, { gasLimit })).wait();
+    }
     return { kind: "claimed", leaves: due.length, amount: due.reduce((a, c) => a + c.amount, 0n) };
   }
 
@@ -160,7 +174,8 @@ export async function advanceValidator(
     const snapshotStake = await market.stakeAt(uid, await market.snapshotBlock(epoch));
     if (snapshotStake === 0n) return { kind: "done", status, reason: `uid ${uid} had no stake at the snapshot` };
     const commitment = resultCommitment(result.root, result.totalEmission, salt, me);
-    await (await connected.commitResult(epoch, commitment)).wait();
+    const gasLimit = withMargin(await connected.commitResult.estimateGas(epoch, commitment));
+    await (await connected.commitResult(epoch, commitment, { gasLimit })).wait();
     return { kind: "committed", root: result.root, totalEmission: result.totalEmission };
   }
   // Revealing
@@ -168,7 +183,135 @@ export async function advanceValidator(
     return { kind: "done", status, reason: "missed the commit window" };
   }
   if (await market.hasRevealed(epoch, uid)) return { kind: "wait", status, reason: "revealed; waiting for quorum" };
-  await (await connected.revealResult(epoch, result.root, result.totalEmission, salt)).wait();
+  // The reveal that reaches quorum costs more than the others: another reveal landing first can
+  // turn this one into the finalizing one, hence the margin over the estimate.
+  const gasLimit = withMargin(await connected.revealResult.estimateGas(epoch, result.root, result.totalEmission, salt));
+  await (await connected.revealResult(epoch, result.root, result.totalEmission, salt, { gasLimit })).wait();
   const finalized = Number(await market.epochStatus(epoch)) === EpochStatus.Finalized;
   return { kind: "revealed", root: result.root, totalEmission: result.totalEmission, finalized };
+}
+
+/** What a validator did for one epoch, reported once the epoch needs nothing more from it. */
+export interface EpochReport {
+  epoch: number;
+  status: EpochStatus;
+  committed: boolean;
+  revealed: boolean;
+  /** Whether the final root is the one this validator computed. */
+  agreed: boolean;
+  claimedLeaves: number;
+  totalEmission: bigint;
+  /** This validator's stake after the epoch's claims. */
+  stake: bigint;
+  reason: string;
+}
+
+export interface ValidatorLoopOptions {
+  /** First epoch to serve; by default the oldest epoch whose commit or reveal window is still open. */
+  fromEpoch?: number;
+  /** Stop once this many epochs are reported; by default run until `signal` aborts. */
+  epochs?: number;
+  /** How often to look for a new block (ms). */
+  pollMs?: number;
+  signal?: AbortSignal;
+  onReport?: (report: EpochReport) => void;
+  /** Called when a transaction reverted (the loop goes on at the next block). */
+  onRetry?: (epoch: number, reason: string) => void;
+}
+
+/**
+ * Runs a validator for one wallet: at every new block, advances each epoch it still owes work
+ * (see `advanceValidator`) and reports an epoch once it is final and claimed, lapsed, or out of
+ * its reach. Safe to stop and start again at any point.
+ */
+export async function runValidator(market: RankingMarket, signer: Signer, options: ValidatorLoopOptions = {}): Promise<EpochReport[]> {
+  const provider = signer.provider!;
+  const me = await signer.getAddress();
+  if (!(await market.isRegistered(me))) throw new ValidatorError(`${me} is not a registered peer: register and stake first`);
+  const uid = await market.uidOf(me);
+  if ((await market.stakeOf(uid)) === 0n) throw new ValidatorError(`${me} (uid ${uid}) has no stake: stake before validating`);
+
+  let next = options.fromEpoch ?? (await firstOpenEpoch(market));
+  const open = new Map<number, { committed: boolean; revealed: boolean; claimedLeaves: number }>();
+  const cache: EpochCache = new Map();
+  const reports: EpochReport[] = [];
+  let lastHead = -1;
+  while (!options.signal?.aborted && (options.epochs === undefined || reports.length < options.epochs)) {
+    const head = await provider.getBlockNumber();
+    if (head === lastHead) {
+      await sleep(options.pollMs ?? 1000, options.signal);
+      continue;
+    }
+    lastHead = head;
+    while (Number(await market.snapshotBlock(next)) <= head) open.set(next++, { committed: false, revealed: false, claimedLeaves: 0 });
+    for (const [epoch, progress] of [...open]) {
+      let action: ValidatorAction;
+      try {
+        action = await advanceValidator(market, signer, epoch, cache);
+      } catch (error) {
+        // A window can close between reading the chain and the transaction landing; the next
+        // block tells what is still owed. Anything but a revert is a real failure.
+        if (!isRevert(error) && !/out of gas/i.test(String((error as Error).message))) throw error;
+        options.onRetry?.(epoch, decodeRevert(error) ?? "reverted");
+        continue;
+      }
+      if (action.kind === "committed") progress.committed = true;
+      if (action.kind === "revealed") progress.revealed = true;
+      if (action.kind === "claimed") progress.claimedLeaves += action.leaves;
+      if (action.kind !== "done") continue;
+      const [, root, totalEmission] = await market.epochInfo(epoch);
+      const report: EpochReport = {
+        epoch,
+        status: action.status,
+        committed: progress.committed || (await market.commitmentOf(epoch, uid)) !== ZERO32,
+        revealed: progress.revealed || (await market.hasRevealed(epoch, uid)),
+        agreed: cache.get(epoch)?.root === root,
+        claimedLeaves: progress.claimedLeaves,
+        totalEmission,
+        stake: await market.stakeOf(uid),
+        reason: action.reason,
+      };
+      open.delete(epoch);
+      cache.delete(epoch);
+      reports.push(report);
+      options.onReport?.(report);
+      if (options.epochs !== undefined && reports.length >= options.epochs) break;
+    }
+  }
+  return reports;
+}
+
+const ZERO32 = "0x" + "00".repeat(32);
+
+/** The oldest epoch whose windows are still open at the next block (or the accumulating one). */
+async function firstOpenEpoch(market: RankingMarket): Promise<number> {
+  const current = Number(await market.currentEpoch());
+  let epoch = current;
+  while (epoch > 0) {
+    const status = await statusForNextBlock(market, epoch - 1);
+    if (status !== EpochStatus.Committing && status !== EpochStatus.Revealing) break;
+    epoch--;
+  }
+  return epoch;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** One line about an epoch's outcome for this validator. */
+export function formatEpochReport(r: EpochReport): string {
+  const outcome =
+    r.status === EpochStatus.Finalized ? (r.agreed ? "final, agreed" : "final, DISAGREED with this validator") : "lapsed, no emission";
+  const steps = [r.committed ? "committed" : "no commit", r.revealed ? "revealed" : "no reveal"];
+  if (r.claimedLeaves > 0) steps.push(`claimed ${r.claimedLeaves} leaves`);
+  return `epoch ${r.epoch}: ${outcome}; ${steps.join(", ")}; emission ${formatTokens(r.totalEmission)}; stake ${formatTokens(r.stake)}`;
 }

@@ -1,0 +1,9 @@
+#!/usr/bin/env node
+// The `agora` command: runs the TypeScript CLI through ts-node (types are checked by `npm test`).
+const path = require("node:path");
+require("ts-node").register({ transpileOnly: true, project: path.join(__dirname, "..", "tsconfig.json") });
+require("../sdk/src/cli/main")
+  .main(process.argv)
+  .then((code) => {
+    process.exitCode = code;
+  });

@@ -1,0 +1,81 @@
+import { ChildProcess, spawn } from "node:child_process";
+import net from "node:net";
+import path from "node:path";
+import { HDNodeWallet, JsonRpcProvider, Mnemonic, Wallet } from "ethers";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+/** Hardhat's default accounts (the node's funded wallets). */
+const MNEMONIC = "test test test test test test test test test test test junk";
+
+/** A free loopback port. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RunningNode {
+  url: string;
+  provider: JsonRpcProvider;
+  wallet(i: number): Wallet;
+  stop(): Promise<void>;
+}
+
+/** Starts `hardhat node` as a separate process on a free loopback port and waits until it answers. */
+export async function startHardhatNode(): Promise<RunningNode> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, "node_modules", "hardhat", "internal", "cli", "cli.js"), "node", "--hostname", "127.0.0.1", "--port", String(port)], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout!.on("data", (d) => (output += d));
+  child.stderr!.on("data", (d) => (output += d));
+  // cacheTimeout -1: ethers otherwise reuses a nonce read within 250 ms for the next transaction.
+  const provider = new JsonRpcProvider(url, 31337, { staticNetwork: true, pollingInterval: 100, cacheTimeout: -1 });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      await provider.getBlockNumber();
+      break;
+    } catch {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`hardhat node did not start:\n${output}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  const mnemonic = Mnemonic.fromPhrase(MNEMONIC);
+  return {
+    url,
+    provider,
+    wallet: (i) => new Wallet(HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/0'/0/${i}`).privateKey, provider),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        provider.destroy();
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+/** Runs the `agora` CLI in a child process; resolves with its exit code and output. */
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(ROOT, "bin", "agora.js"), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("exit", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}

@@ -1,0 +1,95 @@
+import { expect } from "chai";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseEther } from "ethers";
+import { deployAgora, AgoraDeployment } from "../../deploy/agora";
+import { writeAddressBook } from "../../sdk/src/chain/addressBook";
+import { normalizeRow, packRow } from "../../sdk/src/ranking/weights";
+import { runCli, RunningNode, startHardhatNode } from "./node";
+
+describe("e2e: the validator command against a hardhat node", function () {
+  this.timeout(180_000);
+  let node: RunningNode;
+  let dir: string;
+  let deployment: AgoraDeployment;
+
+  before(async () => {
+    node = await startHardhatNode();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "agora-e2e-"));
+    const treasury = node.wallet(0);
+    deployment = await deployAgora(treasury, { addressBookDir: dir, network: "localhost", ranking: { epochLength: 20n } });
+    const { token, ranking } = deployment;
+    const market = await ranking.getAddress();
+    const stakes = ["50", "30", "20"];
+    for (let i = 0; i < 3; i++) {
+      const peer = node.wallet(i + 1);
+      await (await token.connect(treasury).transfer(peer.address, parseEther("100"))).wait();
+      await (await token.connect(peer).approve(market, parseEther("100"))).wait();
+      await (await ranking.connect(peer).register()).wait();
+      await (await ranking.connect(peer).stake(i, parseEther(stakes[i]))).wait();
+    }
+    const rows = [[0, 1, 1], [1, 0, 1], [1, 1, 0]];
+    for (let i = 0; i < 3; i++) await (await ranking.connect(node.wallet(i + 1)).setWeightsPacked(packRow(normalizeRow(rows[i])))).wait();
+    await node.provider.send("evm_setIntervalMining", [300]);
+  });
+
+  after(async () => {
+    await node?.stop();
+  });
+
+  it("validates two epochs for two wallets: commit, reveal, quorum, claims", async () => {
+    const { ranking } = deployment;
+    const before = await ranking.getStakes();
+    const run = (i: number) =>
+      runCli(["--rpc", node.url, "--deployments", dir, "validator", "--epochs", "2", "--poll", "100"], {
+        AGORA_PRIVATE_KEY: node.wallet(i).privateKey,
+      });
+    const [a, b] = await Promise.all([run(1), run(2)]);
+
+    for (const r of [a, b]) {
+      expect(r.code, r.stderr).to.equal(0);
+      const lines = r.stdout.trim().split("\n");
+      expect(lines[0]).to.match(/^validator 0x[0-9a-fA-F]{40} on chain 31337, ranking market 0x/);
+      expect(lines.filter((l) => /^epoch \d+: final, agreed; committed, revealed/.test(l))).to.have.length(2, r.stdout + r.stderr);
+      expect(lines.at(-1)).to.equal("done");
+    }
+    const after = await ranking.getStakes();
+    after.forEach((s, i) => expect(s > before[i]).to.equal(true, `stake of uid ${i} grew`));
+  });
+
+  it("explains in one line a wallet that is not a peer", async () => {
+    const r = await runCli(["--rpc", node.url, "--deployments", dir, "--private-key", node.wallet(9).privateKey, "validator"]);
+    expect(r.code).to.equal(1);
+    expect(r.stderr.trim()).to.equal(`agora: ${node.wallet(9).address} is not a registered peer: register and stake first`);
+  });
+
+  it("explains in one line a chain without a deployment, a stale address book and a missing key", async () => {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), "agora-none-"));
+    const none = await runCli(["--rpc", node.url, "--deployments", empty, "validator"], { AGORA_PRIVATE_KEY: node.wallet(1).privateKey });
+    expect(none.code).to.equal(1);
+    expect(none.stderr.trim()).to.equal(`agora: no Agora deployment for chain 31337: ${path.join(empty, "31337.json")} does not exist (deploy first)`);
+
+    const stale = fs.mkdtempSync(path.join(os.tmpdir(), "agora-stale-"));
+    const ghost = "0x000000000000000000000000000000000000dEaD";
+    writeAddressBook({ ...deployment.book, contracts: { RankingMarket: { address: ghost, blockNumber: 1 } } }, stale);
+    const staleRun = await runCli(["--rpc", node.url, "--deployments", stale, "validator"], { AGORA_PRIVATE_KEY: node.wallet(1).privateKey });
+    expect(staleRun.stderr.trim()).to.equal(
+      `agora: no RankingMarket contract at ${ghost} on chain 31337: the address book is stale (was the node restarted?); deploy again`,
+    );
+
+    const noKey = await runCli(["--rpc", node.url, "--deployments", dir, "validator"], { AGORA_PRIVATE_KEY: "" });
+    expect(noKey.stderr.trim()).to.equal("agora: no wallet: pass --private-key or set AGORA_PRIVATE_KEY");
+  });
+
+  it("explains in one line a wallet with no stake, and an unreachable node", async () => {
+    const { ranking } = deployment;
+    const lonely = node.wallet(7);
+    await (await deployment.token.connect(node.wallet(0)).transfer(lonely.address, 1n)).wait();
+    await (await ranking.connect(lonely).register()).wait();
+    const r = await runCli(["--rpc", node.url, "--deployments", dir, "--private-key", lonely.privateKey, "validator"]);
+    expect(r.stderr.trim()).to.match(new RegExp(`^agora: ${lonely.address} \\(uid \\d+\\) has no stake: stake before validating$`));
+    const down = await runCli(["--rpc", "http://127.0.0.1:1", "validator"]);
+    expect(down.stderr.trim()).to.equal("agora: cannot reach a JSON-RPC node at http://127.0.0.1:1 (is `npx hardhat node` running?)");
+  });
+});

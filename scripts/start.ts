@@ -6,6 +6,7 @@
 import hre from "hardhat";
 import { deployAgora } from "../deploy/agora";
 import { runRankingScenario } from "./ranking";
+import { DEFAULT_CABAL, runCabalScenario, summarizeCabal } from "./cabal";
 
 async function main(): Promise<void> {
   const log = (line: string) => console.log(line);
@@ -18,6 +19,10 @@ async function main(): Promise<void> {
 
   log("\n== Ranking market: peers stake, set weights and agree on each epoch's emission ==\n");
   await runRankingScenario(deployment, treasury, others.slice(0, 6), log);
+
+  log("\n== Cabal resistance: a disjoint 49% cabal against a tightly connected 51% (whitepaper §10) ==\n");
+  const cabal = await runCabalScenario(treasury, log, DEFAULT_CABAL);
+  log(summarizeCabal(cabal));
 }
 
 main().catch((error: unknown) => {

@@ -8,7 +8,7 @@ export { formatTable, formatTokens, formatPercent } from "./format";
 // ranking: pure
 export { computeEpoch } from "./ranking/epoch";
 export type { EpochInput, EpochParams, EpochResult } from "./ranking/epoch";
-export { cabalDecay } from "./ranking/cabal";
+export { cabalDecay, cabalDecayClipped } from "./ranking/cabal";
 export { normalizeRow, packRow, unpackRow, unpackRows, sparseRow, emaWeight, wordsFor, ROW_TOTAL } from "./ranking/weights";
 export { buildEmissionTree, EMISSION_LEAF_ENCODING } from "./ranking/merkle";
 export type { EmissionTree } from "./ranking/merkle";
@@ -29,6 +29,9 @@ export {
   EpochStatus,
   ValidatorError,
   CLAIM_BATCH,
+  runValidator,
+  formatEpochReport,
 } from "./chain/ranking";
-export type { EpochSnapshot, ValidatorAction, EpochCache } from "./chain/ranking";
+export type { EpochSnapshot, ValidatorAction, EpochCache, EpochReport, ValidatorLoopOptions } from "./chain/ranking";
+export { decodeRevert, isRevert } from "./chain/revert";
 export { mineTo } from "./chain/devnet";

@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { computeEpoch, EpochParams } from "../../sdk/src/ranking/epoch";
 import { computeEpochReference } from "../../sdk/src/ranking/reference";
-import { cabalDecay } from "../../sdk/src/ranking/cabal";
+import { cabalDecay, cabalDecayClipped } from "../../sdk/src/ranking/cabal";
 import { disjointGroups, mulberry32, newcomersOnCore, randomSparse, tightlyConnected } from "../../sdk/src/ranking/generators";
 import { buildEmissionTree } from "../../sdk/src/ranking/merkle";
 import { InvalidInputError } from "../../sdk/src/errors";
@@ -22,6 +22,15 @@ describe("SDK ranking: cabalDecay", () => {
     expect(shares[10]).to.equal(0.4744714400843485);
     expect(shares[40]).to.equal(0.24535389385917838);
     expect(shares[49]).to.equal(0.13516840696778115);
+  });
+
+  it("with stake clipping, decays a minority cabal faster and leaves an even split alone", () => {
+    const plain = cabalDecay(0.45, 0.1, 10, 20);
+    const clipped = cabalDecayClipped(0.45, 0.1, 10, 20);
+    clipped.forEach((s, k) => expect(s).to.be.below(plain[k]));
+    // Step 0 by hand: q = 0.45 * 0.9 = 0.405, rank 0.405 * 5.5 = 2.2275; the majority 0.55 * 6.5 = 3.575.
+    expect(clipped[0]).to.be.closeTo((0.45 + (0.1 * 2.2275) / (2.2275 + 3.575)) / 1.1, 1e-15);
+    expect(cabalDecayClipped(0.5, 0.1, 10, 5)).to.deep.equal([0.5, 0.5, 0.5, 0.5, 0.5]);
   });
 
   it("falls at every step for a minority cabal and rises for a majority one", () => {

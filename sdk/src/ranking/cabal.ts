@@ -21,3 +21,27 @@ export function cabalDecay(prcntC: number, infRate: number, rho: number, nSteps:
   }
   return shares;
 }
+
+/**
+ * The same two-group model with SPEC §1.3's stake clipping, which the closed form leaves out: a
+ * disjoint cabal reaches only itself, so its outward trust is its own share p and its clipped
+ * share is q = p * min(2p, 1); a group's rank sum is then q (1 + rho p) (weight term plus
+ * connectivity term). The honest majority is not clipped. This is what the chain computes for two
+ * disjoint closed classes, so on-chain runs track it to rounding.
+ */
+export function cabalDecayClipped(prcntC: number, infRate: number, rho: number, nSteps: number): number[] {
+  const shares: number[] = [];
+  let stake = 1;
+  const rank = (p: number) => p * Math.min(2 * p, 1) * (1 + rho * p);
+  for (let step = 0; step < nSteps; step++) {
+    const prcntG = 1 - prcntC;
+    const rankC = rank(prcntC);
+    const rankG = rank(prcntG);
+    const stakeC = stake * prcntC + (infRate * stake * rankC) / (rankC + rankG);
+    const stakeG = stake * prcntG + (infRate * stake * rankG) / (rankC + rankG);
+    stake = stakeC + stakeG;
+    prcntC = stakeC / stake;
+    shares.push(prcntC);
+  }
+  return shares;
+}

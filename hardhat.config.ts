@@ -33,8 +33,9 @@ const config: HardhatUserConfig = {
   },
   networks: {
     hardhat: {
-      // Large rows (up to 4096 peers) are read in one eth_call.
-      blockGasLimit: 60_000_000,
+      // AGORA_BLOCK_TIME=ms makes `npx hardhat node` also mine a block every ms milliseconds, so
+      // epochs advance on a devnet without traffic (validators wait for blocks).
+      ...(process.env.AGORA_BLOCK_TIME ? { mining: { auto: true, interval: Number(process.env.AGORA_BLOCK_TIME) } } : {}),
     },
     localhost: { url: process.env.AGORA_RPC_URL ?? "http://127.0.0.1:8545" },
     ...(process.env.AGORA_RPC_URL && process.env.AGORA_PRIVATE_KEY

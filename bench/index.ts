@@ -1,25 +1,63 @@
 /**
- * `npm run bench`: gas of the ranking market on the embedded network. Prints Markdown tables;
- * the figures go to docs/BENCHMARKS.md with the command that produced them.
+ * `npm run bench`: gas of the ranking market on the embedded network, and the speed and memory of
+ * the epoch function against a straightforward implementation. Prints Markdown tables; the
+ * figures go to docs/BENCHMARKS.md with the command that produced them.
+ *   AGORA_BENCH=gas | epoch    one part only
+ *   AGORA_BENCH_FULL=1         also the slow cases (the reference on 4096 transient peers, ...)
  */
 import { formatTable } from "../sdk/src/format";
 import { rankingGas } from "./gasRanking";
+import { runEpochCase } from "./epoch";
+
+const TARGET_MS: Record<number, number> = { 256: 100, 1024: 1000, 4096: 5000 };
+
+async function gas(): Promise<void> {
+  for (const n of [16, 256, 1024]) {
+    console.log(`\n## Ranking market gas, ${n} peers\n`);
+    const rows = await rankingGas(n, n === 256);
+    console.log(
+      formatTable(
+        ["operation", "gas", "floor", "gas / floor"],
+        rows.map((r) => [r.operation, r.gas, r.floor ?? "", r.floor ? (Number(r.gas) / Number(r.floor)).toFixed(3) : ""]),
+        true,
+      ),
+    );
+  }
+}
+
+function epoch(full: boolean): void {
+  console.log("\n## computeEpoch: median ms, peak memory above the process baseline, against the reference\n");
+  const rows: (string | number)[][] = [];
+  for (const shape of ["single-class", "mostly-transient", "transient-component"]) {
+    for (const n of [256, 1024, 4096]) {
+      const slowShape = shape !== "single-class";
+      if (n === 4096 && shape === "transient-component" && !full) continue;
+      const runs = n <= 256 ? 7 : n <= 1024 ? 3 : 1;
+      const fast = runEpochCase(shape, n, "fast", runs);
+      const runReference = n < 4096 || !slowShape || full;
+      const ref = runReference ? runEpochCase(shape, n, "reference", n <= 256 ? 3 : 1) : undefined;
+      if (ref && ref.root !== fast.root) throw new Error(`${shape} n=${n}: the reference computed another root`);
+      const target = shape === "transient-component" ? undefined : n === 4096 && shape !== "single-class" ? undefined : TARGET_MS[n];
+      rows.push([
+        shape,
+        n,
+        fast.ms.toFixed(1),
+        (fast.peakMB - fast.baselineMB).toFixed(0),
+        ref ? ref.ms.toFixed(1) : "not run",
+        ref ? (ref.peakMB - ref.baselineMB).toFixed(0) : "",
+        ref ? `${(ref.ms / fast.ms).toFixed(1)}x` : "",
+        target ? `< ${target} ms: ${fast.ms < target ? "met" : "MISSED"}` : "-",
+      ]);
+    }
+  }
+  console.log(formatTable(["graph", "n", "ms", "MB", "reference ms", "reference MB", "speed-up", "target"], rows, true));
+}
 
 async function main(): Promise<void> {
   const only = process.env.AGORA_BENCH;
-  if (!only || only === "gas") {
-    for (const n of [16, 256, 1024]) {
-      console.log(`\n## Ranking market gas, ${n} peers\n`);
-      const rows = await rankingGas(n, n === 256);
-      console.log(
-        formatTable(
-          ["operation", "gas", "floor", "gas / floor"],
-          rows.map((r) => [r.operation, r.gas, r.floor ?? "", r.floor ? (Number(r.gas) / Number(r.floor)).toFixed(3) : ""]),
-          true,
-        ),
-      );
-    }
-  }
+  const full = process.env.AGORA_BENCH_FULL === "1";
+  if (!only || only === "gas") await gas();
+  if (!only || only === "epoch") epoch(full);
 }
 
 main().catch((error: unknown) => {

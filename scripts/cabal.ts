@@ -140,7 +140,10 @@ export async function runCabalScenario(treasury: Signer, log: (line: string) => 
     }
     for (const [uid, peer] of peers.entries()) if (!isCabal(uid)) await advanceValidator(ranking, peer, epoch, cache);
     const [status, root] = await ranking.epochInfo(epoch);
-    await advanceValidator(ranking, peers[0], epoch, cache); // claims every leaf of the final root
+    // After the reveal window an honest validator claims every leaf of the final root.
+    await mineTo(provider, snapshot + (await ranking.commitBlocks()) + (await ranking.revealBlocks()));
+    await advanceValidator(ranking, peers[0], epoch, cache);
+    await advanceValidator(ranking, peers[0], epoch, cache);
     const support = async (r: string, t: bigint) => Number((await ranking.resultStake(epoch, r, t)) * 10000n / total) / 10000;
     const record: CabalEpoch = {
       epoch,

@@ -81,13 +81,15 @@ export async function runRankingScenario(
     // Commit window, then reveal window, then claims: every validator does what is due.
     for (const phase of [EpochStatus.Committing, EpochStatus.Revealing, EpochStatus.Finalized]) {
       if (phase === EpochStatus.Revealing) await mineTo(provider, snapshot + (await ranking.commitBlocks()));
+      const claimers: string[] = [];
       for (const [i, v] of validators.entries()) {
         if ((await statusForNextBlock(ranking, epoch)) !== phase) break;
         const action = await advanceValidator(ranking, v, epoch, cache);
         if (action.kind === "committed") log(`  ${cast[i].name} commits to root ${action.root.slice(0, 10)}…`);
         if (action.kind === "revealed") log(`  ${cast[i].name} reveals${action.finalized ? ": quorum reached, epoch final" : ""}`);
-        if (action.kind === "claimed") log(`  ${cast[i].name} claims ${action.leaves} leaves, ${formatTokens(action.amount)} tokens minted into stake`);
+        if (action.kind === "claimed") claimers.push(`${cast[i].name} ${formatTokens(action.amount)}`);
       }
+      if (claimers.length > 0) log(`  each validator claims its own emission, minted into its stake: ${claimers.join(", ")}`);
     }
     const result = cache.get(epoch)!;
     const [, root, totalEmission] = await ranking.epochInfo(epoch);

@@ -68,9 +68,15 @@ describe("SDK chain: validator and epoch runner", () => {
     expect(first).to.deep.include({ kind: "revealed", finalized: false }); // 40 of 100
     expect(await advanceValidator(ranking, validators[0], 0)).to.deep.include({ kind: "wait" });
     expect(await advanceValidator(ranking, validators[1], 0)).to.deep.include({ kind: "revealed", finalized: true }); // 70
-    const claim = await advanceValidator(ranking, validators[2], 0); // a fresh cache: recomputes
-    expect(claim).to.deep.equal({ kind: "claimed", leaves: 4, amount: expected.totalEmission });
-    expect(await advanceValidator(ranking, validators[1], 0)).to.deep.include({ kind: "done", reason: "all emission claimed" });
+    // Each validator claims its own leaf (a fresh cache recomputes the tree) ...
+    expect(await advanceValidator(ranking, validators[2], 0)).to.deep.equal({ kind: "claimed", leaves: 1, amount: expected.emission[2] });
+    expect(await advanceValidator(ranking, validators[2], 0)).to.deep.include({ kind: "wait" });
+    expect(await advanceValidator(ranking, validators[0], 0)).to.deep.equal({ kind: "claimed", leaves: 1, amount: expected.emission[0] });
+    // ... and after the reveal window, the leaves of peers that do not validate (uid 3 here).
+    await setNextBlock(snapshot + 21n);
+    expect(await advanceValidator(ranking, validators[1], 0)).to.deep.equal({ kind: "claimed", leaves: 1, amount: expected.emission[1] });
+    expect(await advanceValidator(ranking, validators[1], 0)).to.deep.equal({ kind: "claimed", leaves: 1, amount: expected.emission[3] });
+    expect(await advanceValidator(ranking, validators[0], 0)).to.deep.include({ kind: "done", reason: "all emission claimed" });
     expect(await ranking.getStakes()).to.deep.equal([40, 30, 20, 10].map((t, i) => TOKENS(t) + expected.emission[i]));
     await expectConservation(token, ranking);
   });

@@ -106,6 +106,15 @@ export async function statusForNextBlock(market: RankingMarket, epoch: number): 
   return EpochStatus.Lapsed;
 }
 
+async function nextBlock(market: RankingMarket): Promise<bigint> {
+  return BigInt(await market.runner!.provider!.getBlockNumber()) + 1n;
+}
+
+async function revealWindowEnd(market: RankingMarket, epoch: number): Promise<bigint> {
+  const [snapshot, commitBlocks, revealBlocks] = await Promise.all([market.snapshotBlock(epoch), market.commitBlocks(), market.revealBlocks()]);
+  return snapshot + commitBlocks + revealBlocks;
+}
+
 /** What one call of `advanceValidator` did. */
 export type ValidatorAction =
   | { kind: "wait"; status: EpochStatus; reason: string }
@@ -129,8 +138,9 @@ export const CLAIM_BATCH = 64;
  * Does the next thing a validator owes epoch `epoch`, judged from the chain alone, so a validator
  * that stopped anywhere picks up where it was:
  * Committing: commits its result unless already committed; Revealing: reveals unless already
- * revealed; Finalized: claims, in batches, every leaf of the final root not yet claimed (only if
- * the final root is its own, since it needs the tree to build proofs).
+ * revealed; Finalized: claims its own leaf, and once the reveal window is over every leaf of the
+ * final root still unclaimed, in batches (only if the final root is its own, since it needs the
+ * tree to build proofs).
  */
 export async function advanceValidator(
   market: RankingMarket,
@@ -156,6 +166,14 @@ export async function advanceValidator(
       amount === 0n || claimed(uid) ? [] : [{ epoch, uid, amount, proof: result.proof(uid) }],
     );
     if (due.length === 0) return { kind: "done", status, reason: "all emission claimed" };
+    // Each validator claims its own leaf at once; the leaves left (peers that do not validate)
+    // are claimed after the reveal window, so validators do not race for the same leaves.
+    const own = (await market.isRegistered(me)) ? Number(await market.uidOf(me)) : -1;
+    const mine = due.filter((c) => c.uid === own);
+    if (mine.length === 0 && (await nextBlock(market)) <= (await revealWindowEnd(market, epoch))) {
+      return { kind: "wait", status, reason: "own emission claimed; other leaves after the reveal window" };
+    }
+    if (mine.length > 0) due.splice(0, due.length, ...mine);
     for (let i = 0; i < due.length; i += CLAIM_BATCH) {
       const batch = due.slice(i, i + CLAIM_BATCH);
       const gasLimit = withMargin(await connected.claimMany.estimateGas(batch));
@@ -312,6 +330,6 @@ export function formatEpochReport(r: EpochReport): string {
   const outcome =
     r.status === EpochStatus.Finalized ? (r.agreed ? "final, agreed" : "final, DISAGREED with this validator") : "lapsed, no emission";
   const steps = [r.committed ? "committed" : "no commit", r.revealed ? "revealed" : "no reveal"];
-  if (r.claimedLeaves > 0) steps.push(`claimed ${r.claimedLeaves} leaves`);
+  if (r.claimedLeaves > 0) steps.push(`claimed ${r.claimedLeaves} ${r.claimedLeaves === 1 ? "leaf" : "leaves"}`);
   return `epoch ${r.epoch}: ${outcome}; ${steps.join(", ")}; emission ${formatTokens(r.totalEmission)}; stake ${formatTokens(r.stake)}`;
 }

@@ -58,3 +58,23 @@ export function newcomersOnCore(n: number, core: number, degree: number, random:
 export function randomSparse(n: number, density: number, random: Random): Uint16Array[] {
   return Array.from({ length: n }, () => Uint16Array.from({ length: n }, () => (random() < density ? weight(random) : 0)));
 }
+
+/**
+ * Like `newcomersOnCore`, but newcomers weight any peers, earlier or later: they form one large
+ * transient component that leaks into the core. The hard case for the epoch function (a dense
+ * elimination over the whole component).
+ */
+export function newcomerMeshOnCore(n: number, core: number, degree: number, random: Random): Uint16Array[] {
+  const rows: Uint16Array[] = [];
+  for (let i = 0; i < n; i++) {
+    const row = new Uint16Array(n);
+    if (i < core) {
+      for (let j = 0; j < core; j++) row[j] = weight(random);
+    } else {
+      for (let d = 0; d < degree; d++) row[Math.floor(random() * n)] = weight(random);
+      row[Math.floor(random() * core)] = weight(random); // every newcomer also trusts the core
+    }
+    rows.push(row);
+  }
+  return rows;
+}

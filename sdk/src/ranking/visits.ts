@@ -18,7 +18,7 @@ import type { Components, SparseRows } from "./graph";
  */
 export interface ReachRelation {
   n: number;
-  /** Uids of the transient states, ascending. */
+  /** Uids of the transient states, numbered as the solver numbers them (downstream components first). */
   transient: Int32Array;
   /** Members of each closed class (ascending uids), classes in a fixed order. */
   closedClasses: number[][];
@@ -51,8 +51,16 @@ export function reachRelation(g: SparseRows, comps: Components, theta: number): 
   const classOf = new Int32Array(n);
   for (let i = 0; i < n; i++) classOf[i] = classOfComponent[componentOf[i]];
 
+  // Transient states are numbered component by component in the order they are solved
+  // (downstream first), members ascending: component K owns columns [base, base + s) of X, its
+  // downstream states all lie in [0, base), and no state of it reaches a column in [base + s, t).
   const transientList: number[] = [];
-  for (let i = 0; i < n; i++) if (classOf[i] === -1) transientList.push(i);
+  const baseOf = new Int32Array(members.length).fill(-1);
+  for (let id = 0; id < members.length; id++) {
+    if (closed[id]) continue;
+    baseOf[id] = transientList.length;
+    transientList.push(...members[id]);
+  }
   const transient = Int32Array.from(transientList);
   const t = transient.length;
   const c = closedClasses.length;
@@ -60,41 +68,45 @@ export function reachRelation(g: SparseRows, comps: Components, theta: number): 
   const tIndex = new Int32Array(n).fill(-1);
   transient.forEach((uid, k) => (tIndex[uid] = k));
 
-  // X[k] for transient state transient[k]: N row over T, then absorption probability per class.
+  // X[k] for transient state number k: its N row over T, then its absorption probability per class.
   const X: Float64Array[] = new Array(t);
   for (let id = 0; id < members.length; id++) {
-    if (closed[id]) continue;
-    solveComponent(members[id], id);
+    if (!closed[id]) solveComponent(members[id], id, baseOf[id]);
   }
 
-  function solveComponent(m: number[], id: number): void {
+  /** row[q] -= f * other[q] for q in [from, to). */
+  function axpy(row: Float64Array, f: number, other: Float64Array, from: number, to: number): void {
+    for (let q = from; q < to; q++) row[q] -= f * other[q];
+  }
+
+  function solveComponent(m: number[], id: number, base: number): void {
     const s = m.length;
-    const local = new Map<number, number>();
-    m.forEach((uid, a) => local.set(uid, a));
     const A = new Float64Array(s * s); // I - Q restricted to the component
     const rhs: Float64Array[] = [];
     for (let a = 0; a < s; a++) {
       const i = m[a];
       A[a * s + a] = 1;
       const row = new Float64Array(width);
-      row[tIndex[i]] = 1;
+      row[base + a] = 1;
       const sum = rowSum[i];
       for (let e = start[i]; e < start[i + 1]; e++) {
         const j = cols[e];
         const pij = vals[e] / sum;
         const cj = componentOf[j];
         if (cj === id) {
-          A[a * s + local.get(j)!] -= pij;
+          A[a * s + (tIndex[j] - base)] -= pij;
         } else if (classOfComponent[cj] !== -1) {
           row[t + classOfComponent[cj]] += pij;
         } else {
           const xj = X[tIndex[j]];
-          for (let k = 0; k < width; k++) row[k] += pij * xj[k];
+          axpy(row, -pij, xj, 0, base);
+          axpy(row, -pij, xj, t, width);
         }
       }
       rhs.push(row);
     }
-    // Gaussian elimination without pivoting: I - Q of a transient block is a nonsingular M-matrix.
+    // Gaussian elimination without pivoting: I - Q of a transient block is a nonsingular
+    // M-matrix. In the forward pass row k's own block is still lower triangular (columns <= k).
     for (let k = 0; k < s; k++) {
       const pivot = A[k * s + k];
       const rk = rhs[k];
@@ -103,7 +115,8 @@ export function reachRelation(g: SparseRows, comps: Components, theta: number): 
         if (f === 0) continue;
         for (let q = k + 1; q < s; q++) A[r * s + q] -= f * A[k * s + q];
         const rr = rhs[r];
-        for (let q = 0; q < width; q++) rr[q] -= f * rk[q];
+        axpy(rr, f, rk, 0, base + k + 1);
+        axpy(rr, f, rk, t, width);
       }
     }
     for (let k = s - 1; k >= 0; k--) {
@@ -112,11 +125,13 @@ export function reachRelation(g: SparseRows, comps: Components, theta: number): 
         const f = A[k * s + q];
         if (f === 0) continue;
         const rq = rhs[q];
-        for (let z = 0; z < width; z++) rk[z] -= f * rq[z];
+        axpy(rk, f, rq, 0, base + s);
+        axpy(rk, f, rq, t, width);
       }
       const pivot = A[k * s + k];
-      for (let z = 0; z < width; z++) rk[z] /= pivot;
-      X[tIndex[m[k]]] = rk;
+      for (let z = 0; z < base + s; z++) rk[z] /= pivot;
+      for (let z = t; z < width; z++) rk[z] /= pivot;
+      X[base + k] = rk;
     }
   }
 

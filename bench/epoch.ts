@@ -7,6 +7,7 @@ export interface EpochBenchRow {
   impl: "fast" | "reference";
   runs: number;
   ms: number;
+  firstMs: number;
   peakMB: number;
   baselineMB: number;
   root: string;

@@ -5,6 +5,7 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import { parseEther } from "ethers";
 import { deployAgora, DeployOptions } from "../deploy/agora";
 import type { AgoraToken, RankingMarket } from "../typechain-types";
+import { mulberry32 } from "../sdk/src/ranking/generators";
 
 export const WAD = 10n ** 18n;
 export const TOKENS = (n: number | string) => parseEther(String(n));
@@ -63,13 +64,4 @@ export async function setNextBlock(target: bigint | number): Promise<void> {
 }
 
 /** A small seeded generator (mulberry32) for reproducible random tests. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seededRandom = mulberry32;

@@ -41,22 +41,9 @@ export function disjointGroups(n: number, sizeA: number, random: Random): Uint16
  * later and trust those already there. Every newcomer is a transient state.
  */
 export function newcomersOnCore(n: number, core: number, degree: number, random: Random): Uint16Array[] {
-  const rows: Uint16Array[] = [];
-  for (let i = 0; i < n; i++) {
-    const row = new Uint16Array(n);
-    if (i < core) {
-      for (let j = 0; j < core; j++) row[j] = weight(random);
-    } else {
-      for (let d = 0; d < degree; d++) row[Math.floor(random() * i)] = weight(random);
-    }
-    rows.push(row);
-  }
-  return rows;
-}
-
-/** Independent sparse random rows: each entry non-zero with probability `density`; zero rows possible. */
-export function randomSparse(n: number, density: number, random: Random): Uint16Array[] {
-  return Array.from({ length: n }, () => Uint16Array.from({ length: n }, () => (random() < density ? weight(random) : 0)));
+  return coreAndNewcomers(n, core, (i, row) => {
+    for (let d = 0; d < degree; d++) row[Math.floor(random() * i)] = weight(random);
+  }, random);
 }
 
 /**
@@ -65,16 +52,24 @@ export function randomSparse(n: number, density: number, random: Random): Uint16
  * elimination over the whole component).
  */
 export function newcomerMeshOnCore(n: number, core: number, degree: number, random: Random): Uint16Array[] {
-  const rows: Uint16Array[] = [];
-  for (let i = 0; i < n; i++) {
-    const row = new Uint16Array(n);
-    if (i < core) {
-      for (let j = 0; j < core; j++) row[j] = weight(random);
-    } else {
-      for (let d = 0; d < degree; d++) row[Math.floor(random() * n)] = weight(random);
-      row[Math.floor(random() * core)] = weight(random); // every newcomer also trusts the core
-    }
-    rows.push(row);
-  }
-  return rows;
+  return coreAndNewcomers(n, core, (_, row) => {
+    for (let d = 0; d < degree; d++) row[Math.floor(random() * n)] = weight(random);
+    row[Math.floor(random() * core)] = weight(random); // every newcomer also trusts the core
+  }, random);
 }
+
+/** A tightly connected core of `core` peers; `newcomer(i, row)` fills the row of every other peer. */
+function coreAndNewcomers(n: number, core: number, newcomer: (i: number, row: Uint16Array) => void, random: Random): Uint16Array[] {
+  return Array.from({ length: n }, (_, i) => {
+    const row = new Uint16Array(n);
+    if (i < core) for (let j = 0; j < core; j++) row[j] = weight(random);
+    else newcomer(i, row);
+    return row;
+  });
+}
+
+/** Independent sparse random rows: each entry non-zero with probability `density`; zero rows possible. */
+export function randomSparse(n: number, density: number, random: Random): Uint16Array[] {
+  return Array.from({ length: n }, () => Uint16Array.from({ length: n }, () => (random() < density ? weight(random) : 0)));
+}
+

@@ -2,6 +2,8 @@ import type { Signer } from "ethers";
 import {
   AgoraToken,
   AgoraToken__factory,
+  JobMarket,
+  JobMarket__factory,
   RankingMarket,
   RankingMarket__factory,
 } from "../typechain-types";
@@ -24,6 +26,7 @@ export interface DeployOptions {
 export interface AgoraDeployment {
   token: AgoraToken;
   ranking: RankingMarket;
+  jobs: JobMarket;
   rankingConfig: RankingConfig;
   book: AddressBook;
   /** The file written, if any. */
@@ -49,6 +52,8 @@ export async function deployAgora(deployer: Signer, options: DeployOptions = {})
   const ranking = await new RankingMarket__factory(deployer).deploy(await token.getAddress(), admin, rankingConfig);
   await ranking.waitForDeployment();
   await (await token.grantRole(await token.MINTER_ROLE(), await ranking.getAddress())).wait();
+  const jobs = await new JobMarket__factory(deployer).deploy(await token.getAddress());
+  await jobs.waitForDeployment();
   if (admin !== deployerAddress) {
     const adminRole = await token.DEFAULT_ADMIN_ROLE();
     await (await token.grantRole(adminRole, admin)).wait();
@@ -68,9 +73,10 @@ export async function deployAgora(deployer: Signer, options: DeployOptions = {})
     contracts: {
       AgoraToken: { address: await token.getAddress(), blockNumber: await blockOf(token) },
       RankingMarket: { address: await ranking.getAddress(), blockNumber: await blockOf(ranking) },
+      JobMarket: { address: await jobs.getAddress(), blockNumber: await blockOf(jobs) },
     },
   };
   const dir = options.addressBookDir === undefined ? DEFAULT_DEPLOYMENTS_DIR : options.addressBookDir;
   const addressBookFile = dir === false ? undefined : writeAddressBook(book, dir);
-  return { token, ranking, rankingConfig, book, addressBookFile };
+  return { token, ranking, jobs, rankingConfig, book, addressBookFile };
 }

@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title IJobMarket
+/// @notice Types, events and errors of the job market with mediation (SPEC §2, MODICUM).
+/// Amounts are token wei; rates (PR, NDPR) are WAD; deadlines are unix seconds.
+/// @dev Offers and a match's fixed terms are kept on chain as hashes (one slot each) and passed
+/// back in calldata by whoever acts on them; the full structs are in the events that created
+/// them. This is what keeps the whole happy path of a job near 500k gas.
+interface IJobMarket {
+    /// @notice A mediator's terms. A job offer copies them when it is posted, so a later update
+    /// never changes the terms of a job already offered.
+    struct MediatorTerms {
+        uint80 pr; // penalty rate (WAD): the deposits of JC and RP are price * PR * n
+        uint80 ndpr; // non-determinism penalty rate (WAD): the JC's ND deposit is price * NDPR * n
+        uint96 jcPrice; // availability price paid by the JC
+        uint96 rpPrice; // availability price paid by the RP
+        uint96 bond; // locked per matched job; split between JC and RP if the mediator is silent
+        uint16 n; // re-executions per mediation
+        uint32 mediationTime; // seconds the mediator has to rule after a rejection
+    }
+
+    /// @notice A job creator's offer: escrow price + D_J + N_J + matchFee + terms.jcPrice.
+    struct JobOffer {
+        address jc;
+        address mediator;
+        bytes32 specHash; // what to run and on which input
+        uint64 instructions;
+        uint64 bandwidth;
+        uint64 expiry; // last second the offer can be matched; after it anyone may return the escrow
+        uint32 resultTime; // seconds the RP has after the match to post a result
+        uint32 reactionTime; // seconds the JC has after the result to accept or reject
+        uint96 price; // P, the most the JC pays
+        uint96 matchFee; // to the solver
+        MediatorTerms terms;
+    }
+
+    /// @notice A resource provider's offer: escrow deposit + matchFee.
+    struct ResourceOffer {
+        address rp;
+        uint64 instructionCapacity;
+        uint64 bandwidthCapacity;
+        uint64 expiry;
+        uint96 requestedPrice; // the least the RP accepts
+        uint96 matchFee; // to the solver
+        uint96 deposit; // must cover D_R = P * PR * n plus the mediator's RP price; the excess is refunded
+        address[] trustedMediators;
+    }
+
+    enum MatchState {
+        None,
+        AwaitingResult,
+        ResultPosted,
+        Mediating,
+        Closed
+    }
+
+    /// @notice How a match ended (SPEC §2.1 verdict table).
+    enum Verdict {
+        None,
+        Accepted, // JC accepted, or stayed silent past the reaction deadline
+        JobCreatorWrong, // mediation: n equal hashes equal to the RP's
+        ResourceProviderCheated, // mediation: n equal hashes that differ from the RP's
+        NonDeterministic, // mediation: the n hashes are not all equal
+        ResultTimeout, // RP silent past the result deadline
+        MediationTimeout // mediator silent past its deadline
+    }
+
+    /// @notice The fixed terms of a match, committed as a hash when the match is made.
+    struct MatchTerms {
+        uint256 jobId;
+        uint256 offerId;
+        address jc;
+        address rp;
+        address mediator;
+        uint96 price; // P
+        uint96 deposit; // D_J = D_R = P * PR * n
+        uint96 ndDeposit; // N_J = P * NDPR * n
+        uint96 bond; // the mediator's bond locked for this match
+        uint16 n;
+        uint32 reactionTime;
+        uint32 mediationTime;
+    }
+
+    /// @notice What changes over a match's life: its state, current deadline and verdict.
+    struct MatchStatus {
+        bytes32 termsHash;
+        uint64 deadline; // result, reaction or mediation deadline, depending on the state
+        MatchState state;
+        Verdict verdict;
+        uint8 claimed; // bit 0: JC, bit 1: RP, bit 2: mediator have taken their share
+    }
+
+    event MediatorRegistered(address indexed mediator, MediatorTerms terms, uint256 bond);
+    event MediatorUpdated(address indexed mediator, MediatorTerms terms);
+    event MediatorBondAdded(address indexed mediator, uint256 amount);
+    event MediatorExited(address indexed mediator, uint256 bondReturned);
+    event JobOfferPosted(uint256 indexed jobId, JobOffer offer, uint256 escrow);
+    event JobOfferClosed(uint256 indexed jobId, bool expired);
+    event ResourceOfferPosted(uint256 indexed offerId, ResourceOffer offer, uint256 escrow);
+    event ResourceOfferClosed(uint256 indexed offerId, bool expired);
+    event MatchPosted(uint256 indexed matchId, MatchTerms terms, address indexed solver, uint256 resultDeadline);
+    event ResultPosted(uint256 indexed matchId, bytes32 resultHash, uint256 reactionDeadline);
+    event ResultRejected(uint256 indexed matchId, uint256 mediationDeadline);
+    event MatchClosed(
+        uint256 indexed matchId, Verdict verdict, uint256 toJobCreator, uint256 toResourceProvider, uint256 toMediator
+    );
+    event ShareClaimed(uint256 indexed matchId, address indexed account, uint256 amount);
+    event Credited(address indexed account, uint256 amount);
+    event Withdrawn(address indexed account, uint256 amount);
+
+    error ZeroAddress();
+    error InvalidMediatorTerms(string reason);
+    error MediatorAlreadyRegistered(address mediator);
+    error UnknownMediator(address mediator);
+    error MediatorBusy(address mediator, uint256 openJobs);
+    error MediatorUnavailable(address mediator, uint256 freeBond, uint256 bondNeeded);
+    error ZeroAmount();
+    error InvalidOffer(string reason);
+    error NotOfferOwner(address owner, address caller);
+    error OfferNotOpen(uint256 id);
+    error OfferMismatch(uint256 id);
+    error OfferExpired(uint256 id, uint256 expiry, uint256 now_);
+    error NotExpiredYet(uint256 id, uint256 expiry, uint256 now_);
+    error PriceBelowRequested(uint256 price, uint256 requestedPrice);
+    error UntrustedMediator(uint256 offerId, address mediator);
+    error CapacityExceeded(uint256 instructions, uint256 instructionCapacity, uint256 bandwidth, uint256 bandwidthCapacity);
+    error DepositTooLow(uint256 need, uint256 got);
+    error UnknownMatch(uint256 matchId);
+    error TermsMismatch(uint256 matchId);
+    error WrongMatchState(uint256 matchId, MatchState state);
+    error NotParty(uint256 matchId, address caller);
+    error TooLate(uint256 matchId, uint256 deadline, uint256 now_);
+    error TooEarly(uint256 matchId, uint256 deadline, uint256 now_);
+    error WrongResultCount(uint256 matchId, uint256 given, uint256 n);
+    error NothingToClaim(uint256 matchId, address caller);
+    error NothingToWithdraw(address account);
+    error TooManyTrustedMediators(uint256 count, uint256 max);
+}

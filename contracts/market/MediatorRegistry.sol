@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {Escrow} from "./Escrow.sol";
+
+/// @title MediatorRegistry
+/// @notice Mediators of the job market (SPEC §2.1): each registers its terms (n, PR, NDPR,
+/// availability prices, bond per job, mediation time) with a bond deposit. Every matched job locks
+/// one bond from the deposit until the job closes; a mediator exits, and gets its deposit back,
+/// only when no job it mediates is open.
+abstract contract MediatorRegistry is Escrow {
+    uint256 internal constant WAD = 1e18;
+    /// @notice Upper bounds that keep a mediation's gas and the deposits sane.
+    uint256 public constant MAX_N = 64;
+    uint256 public constant MAX_RATE = 1_000 * WAD;
+
+    struct MediatorRecord {
+        MediatorTerms terms;
+        uint96 freeBond; // deposited and not locked by a job
+        uint32 openJobs; // matched jobs not yet closed
+        bool active;
+    }
+
+    mapping(address mediator => MediatorRecord) internal _mediators;
+
+    /// @notice Registers the caller as a mediator with `terms` and deposits `bondDeposit`.
+    function registerMediator(MediatorTerms calldata terms, uint256 bondDeposit) external nonReentrant {
+        MediatorRecord storage m = _mediators[msg.sender];
+        if (m.active) revert MediatorAlreadyRegistered(msg.sender);
+        _checkTerms(terms);
+        m.terms = terms;
+        m.active = true;
+        m.freeBond = _toUint96(uint256(m.freeBond) + bondDeposit);
+        _pull(msg.sender, bondDeposit);
+        emit MediatorRegistered(msg.sender, terms, bondDeposit);
+    }
+
+    /// @notice Changes the caller's terms for jobs offered from now on.
+    function updateMediator(MediatorTerms calldata terms) external {
+        MediatorRecord storage m = _activeMediator(msg.sender);
+        _checkTerms(terms);
+        m.terms = terms;
+        emit MediatorUpdated(msg.sender, terms);
+    }
+
+    /// @notice Adds `amount` to the caller's bond deposit.
+    function addMediatorBond(uint256 amount) external nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        MediatorRecord storage m = _activeMediator(msg.sender);
+        m.freeBond = _toUint96(uint256(m.freeBond) + amount);
+        _pull(msg.sender, amount);
+        emit MediatorBondAdded(msg.sender, amount);
+    }
+
+    /// @notice Leaves the registry and credits the bond deposit back; only with no open job.
+    function exitMediator() external {
+        MediatorRecord storage m = _activeMediator(msg.sender);
+        if (m.openJobs != 0) revert MediatorBusy(msg.sender, m.openJobs);
+        uint256 bond = m.freeBond;
+        m.freeBond = 0;
+        m.active = false;
+        _credit(msg.sender, bond);
+        emit MediatorExited(msg.sender, bond);
+    }
+
+    /// @notice A mediator's current terms and bond state.
+    function mediator(address account) external view returns (MediatorRecord memory) {
+        return _mediators[account];
+    }
+
+    function _activeMediator(address account) internal view returns (MediatorRecord storage m) {
+        m = _mediators[account];
+        if (!m.active) revert UnknownMediator(account);
+    }
+
+    /// @dev SPEC §2.1: n >= 1, PR * n >= 1 and NDPR * n >= 1, so every mediation fee
+    /// (D_J - P, D_R - P, N_J - P) is non-negative.
+    function _checkTerms(MediatorTerms calldata terms) internal pure {
+        if (terms.n == 0) revert InvalidMediatorTerms("n must be at least 1");
+        if (terms.n > MAX_N) revert InvalidMediatorTerms("n must be at most 64");
+        if (uint256(terms.pr) * terms.n < WAD) revert InvalidMediatorTerms("PR * n must be at least 1");
+        if (uint256(terms.ndpr) * terms.n < WAD) revert InvalidMediatorTerms("NDPR * n must be at least 1");
+        if (terms.pr > MAX_RATE || terms.ndpr > MAX_RATE) revert InvalidMediatorTerms("PR and NDPR must be at most 1000");
+        if (terms.mediationTime == 0) revert InvalidMediatorTerms("mediation time must be positive");
+    }
+
+    function _toUint96(uint256 value) internal pure returns (uint96) {
+        if (value > type(uint96).max) revert InvalidOffer("amount exceeds 2^96");
+        return uint96(value);
+    }
+}

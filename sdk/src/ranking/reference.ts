@@ -29,6 +29,10 @@ export function computeEpochReference({ weights, stake, params }: EpochInput) {
   const pos = new Map<number, number>();
   T.forEach((i, k) => pos.set(i, k));
   const N = invert(T.map((i, a) => T.map((j, b) => (a === b ? 1 : 0) - P[i][j])));
+  // Absorption probabilities N * P[T, K] * 1, one column per closed class.
+  const closedIds = members.map((_, id) => id).filter((id) => closed[id]);
+  const toClass = T.map((i) => closedIds.map((id) => members[id].reduce((s, l) => s + P[i][l], 0)));
+  const absorb = N.map((row) => closedIds.map((_, c) => row.reduce((s, nik, k) => s + nik * toClass[k][c], 0)));
 
   const H: number[][] = [];
   for (let i = 0; i < n; i++) {
@@ -37,16 +41,7 @@ export function computeEpochReference({ weights, stake, params }: EpochInput) {
       if (i === j) row.push(1);
       else if (isClosed(j)) {
         if (isClosed(i)) row.push(componentOf[i] === componentOf[j] ? 1 : 0);
-        else {
-          let h = 0;
-          const K = members[componentOf[j]];
-          for (let k = 0; k < T.length; k++) {
-            let toK = 0;
-            for (const l of K) toK += P[T[k]][l];
-            h += N[pos.get(i)!][k] * toK;
-          }
-          row.push(h);
-        }
+        else row.push(absorb[pos.get(i)!][closedIds.indexOf(componentOf[j])]);
       } else if (isClosed(i)) row.push(0);
       else row.push(N[pos.get(i)!][pos.get(j)!] / N[pos.get(j)!][pos.get(j)!]);
     }

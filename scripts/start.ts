@@ -7,6 +7,7 @@ import hre from "hardhat";
 import { deployAgora } from "../deploy/agora";
 import { runRankingScenario } from "./ranking";
 import { DEFAULT_CABAL, runCabalScenario, summarizeCabal } from "./cabal";
+import { defaultScenarios, runJobSimulation } from "./jobs";
 
 async function main(): Promise<void> {
   const log = (line: string) => console.log(line);
@@ -23,6 +24,11 @@ async function main(): Promise<void> {
   log("\n== Cabal resistance: a disjoint 49% cabal against a tightly connected 51% (whitepaper §10) ==\n");
   const cabal = await runCabalScenario(treasury, log, DEFAULT_CABAL);
   log(summarizeCabal(cabal));
+
+  log("\n== Job market: bots for every role run jobs on chain; realized utilities beside the analytic ones ==\n");
+  for (const scenario of defaultScenarios(Number(process.env.AGORA_JOBS ?? 30))) {
+    await runJobSimulation(treasury, scenario, (line) => log(line + "\n"));
+  }
 }
 
 main().catch((error: unknown) => {

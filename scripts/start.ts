@@ -8,6 +8,8 @@ import { deployAgora } from "../deploy/agora";
 import { runRankingScenario } from "./ranking";
 import { DEFAULT_CABAL, runCabalScenario, summarizeCabal } from "./cabal";
 import { defaultScenarios, runJobSimulation } from "./jobs";
+import { writeEconomicsPlots } from "./economics";
+import path from "node:path";
 
 async function main(): Promise<void> {
   const log = (line: string) => console.log(line);
@@ -29,6 +31,8 @@ async function main(): Promise<void> {
   for (const scenario of defaultScenarios(Number(process.env.AGORA_JOBS ?? 30))) {
     await runJobSimulation(treasury, scenario, (line) => log(line + "\n"));
   }
+  log("The notebook's figures:");
+  writeEconomicsPlots(path.resolve(__dirname, "..", "out"), log);
 }
 
 main().catch((error: unknown) => {

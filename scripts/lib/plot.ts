@@ -66,7 +66,7 @@ export function lineChartSvg(chart: LineChart): string {
     parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2.5"${s.dashed ? ' stroke-dasharray="8 5"' : ""}/>`);
     if (s.markers) for (const [x, y] of s.points) parts.push(`<circle cx="${px(x).toFixed(2)}" cy="${py(y).toFixed(2)}" r="3.5" fill="${s.color}"/>`);
     const ly = m.top + 20 + k * 22;
-    const lx = width - m.right - 300;
+    const lx = width - m.right - 420;
     parts.push(`<line x1="${lx}" y1="${ly}" x2="${lx + 30}" y2="${ly}" stroke="${s.color}" stroke-width="2.5"${s.dashed ? ' stroke-dasharray="8 5"' : ""}/>`);
     parts.push(`<text x="${lx + 38}" y="${ly + 4}" font-size="13">${escape(s.name)}</text>`);
   });

@@ -2,12 +2,13 @@
  * `npm run bench`: gas of the ranking market on the embedded network, and the speed and memory of
  * the epoch function against a straightforward implementation. Prints Markdown tables; the
  * figures go to docs/BENCHMARKS.md with the command that produced them.
- *   AGORA_BENCH=gas | epoch    one part only
+ *   AGORA_BENCH=gas | jobs | epoch    one part only
  *   AGORA_BENCH_FULL=1         also the slow cases (the reference on 4096 transient peers, ...)
  */
 import { formatTable } from "../sdk/src/format";
 import { rankingGas } from "./gasRanking";
 import { runEpochCase } from "./epoch";
+import { jobMarketGas } from "./gasJobs";
 
 const TARGET_MS: Record<number, number> = { 256: 100, 1024: 1000, 4096: 5000 };
 
@@ -54,10 +55,25 @@ function epoch(full: boolean): void {
   console.log(formatTable(["graph", "n", "ms", "first call ms", "MB", "reference ms", "reference MB", "speed-up", "target"], rows, true));
 }
 
+async function jobsGas(): Promise<void> {
+  const report = await jobMarketGas();
+  console.log("\n## Job market gas: the happy path, first job and steady state\n");
+  console.log(
+    formatTable(
+      ["call", "first job", "second job"],
+      [...report.rows.map((r) => [r.operation, r.first, r.steady]), ["**happy path total**", report.happyPath.first, report.happyPath.steady]],
+      true,
+    ),
+  );
+  console.log("\n## Job market gas: mediation and timeout paths\n");
+  console.log(formatTable(["call", "gas"], report.paths.map((p) => [p.path, p.gas]), true));
+}
+
 async function main(): Promise<void> {
   const only = process.env.AGORA_BENCH;
   const full = process.env.AGORA_BENCH_FULL === "1";
   if (!only || only === "gas") await gas();
+  if (!only || only === "jobs") await jobsGas();
   if (!only || only === "epoch") epoch(full);
 }
 

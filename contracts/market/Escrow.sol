@@ -3,14 +3,14 @@ pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IJobMarket} from "./IJobMarket.sol";
 
 /// @title Escrow
 /// @notice The token side of the job market: pulls escrows in and keeps pull-payment credits
 /// (SPEC §0: pull over push). One contract holds every token of the market, so one invariant
 /// covers it: the balance equals open escrows + unclaimed shares + credits + mediator bonds.
-abstract contract Escrow is IJobMarket, ReentrancyGuard {
+abstract contract Escrow is IJobMarket, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     IERC20 public immutable token;

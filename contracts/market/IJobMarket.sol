@@ -82,9 +82,11 @@ interface IJobMarket {
         uint32 mediationTime;
     }
 
-    /// @notice What changes over a match's life: its state, current deadline and verdict.
+    /// @notice What changes over a match's life: its state, current deadline and verdict, in one
+    /// slot with the first 20 bytes of keccak256(abi.encode(terms)) (finding other terms with the
+    /// same 160 bits takes about 2^160 hashes).
     struct MatchStatus {
-        bytes32 termsHash;
+        bytes20 termsHash;
         uint64 deadline; // result, reaction or mediation deadline, depending on the state
         MatchState state;
         Verdict verdict;
@@ -95,11 +97,12 @@ interface IJobMarket {
     event MediatorUpdated(address indexed mediator, MediatorTerms terms);
     event MediatorBondAdded(address indexed mediator, uint256 amount);
     event MediatorExited(address indexed mediator, uint256 bondReturned);
+    event MediatorPaid(address indexed mediator, uint256 amount);
     event JobOfferPosted(uint256 indexed jobId, JobOffer offer, uint256 escrow);
     event JobOfferClosed(uint256 indexed jobId, bool expired);
     event ResourceOfferPosted(uint256 indexed offerId, ResourceOffer offer, uint256 escrow);
     event ResourceOfferClosed(uint256 indexed offerId, bool expired);
-    event MatchPosted(uint256 indexed matchId, MatchTerms terms, address indexed solver, uint256 resultDeadline);
+    event MatchPosted(uint256 indexed matchId, MatchTerms terms, address indexed solver, uint256 solverFee, uint256 resultDeadline);
     event ResultPosted(uint256 indexed matchId, bytes32 resultHash, uint256 reactionDeadline);
     event ResultRejected(uint256 indexed matchId, uint256 mediationDeadline);
     event MatchClosed(

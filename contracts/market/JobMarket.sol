@@ -15,7 +15,7 @@ import {MediatorRegistry} from "./MediatorRegistry.sol";
 /// is paid out entirely by the verdict table (`payouts`). Each party takes its share with
 /// `claimShare` (the JC when it accepts and the mediator when it rules take theirs at once).
 /// Invariant: token.balanceOf(this) == open offer escrows + escrows of open matches + unclaimed
-/// shares of closed matches + credits + mediator bonds (free and locked).
+/// shares of closed matches + credits + mediator bonds (free and locked) + mediator earnings.
 contract JobMarket is MediatorRegistry {
     uint256 public constant MAX_TRUSTED_MEDIATORS = 16;
 
@@ -37,6 +37,9 @@ contract JobMarket is MediatorRegistry {
         uint64 jobs;
         uint64 offers;
         uint64 matches;
+        // Set at deployment so the slot is never zero: the first job then pays for an update of
+        // it, not for its creation.
+        uint64 deployedAt;
     }
 
     Counters private _counters;
@@ -45,7 +48,9 @@ contract JobMarket is MediatorRegistry {
     mapping(uint256 matchId => MatchStatus) private _matches;
     mapping(uint256 matchId => bytes32) private _results;
 
-    constructor(IERC20 token_) Escrow(token_) {}
+    constructor(IERC20 token_) Escrow(token_) {
+        _counters.deployedAt = uint64(block.timestamp);
+    }
 
     // ------------------------------------------------------------------ offers
 
@@ -131,10 +136,11 @@ contract JobMarket is MediatorRegistry {
     /// @notice Matches a job with a resource offer (SPEC §2.1). Valid iff P >= requested price, the
     /// RP trusts the job's mediator, the capacity covers the job, the mediator is registered with a
     /// free bond, and the RP's deposit covers D_R = P * PR * n plus the mediator's RP price (the
-    /// excess is credited back). The caller (solver) is credited both match fees; the mediator
-    /// both availability prices.
+    /// excess is credited back). The caller (solver) is paid both match fees at once; the
+    /// mediator earns both availability prices (withdrawMediatorEarnings).
     function postMatch(uint256 jobId, JobOffer calldata job, uint256 offerId, ResourceOffer calldata offer)
         external
+        nonReentrant
         returns (uint256 matchId)
     {
         _takeJobOffer(jobId, job);
@@ -147,19 +153,21 @@ contract JobMarket is MediatorRegistry {
         MediatorRecord storage m = _mediators[job.mediator];
         m.freeBond -= job.terms.bond;
         ++m.openJobs;
+        m.earnings = _toUint96(uint256(m.earnings) + job.terms.jcPrice + job.terms.rpPrice);
         matchId = ++_counters.matches;
         uint64 deadline = uint64(block.timestamp) + job.resultTime;
         _matches[matchId] = MatchStatus({
-            termsHash: keccak256(abi.encode(terms)),
+            termsHash: _hashTerms(terms),
             deadline: deadline,
             state: MatchState.AwaitingResult,
             verdict: Verdict.None,
             claimed: 0
         });
-        _credit(msg.sender, uint256(job.matchFee) + offer.matchFee);
-        _credit(job.mediator, uint256(job.terms.jcPrice) + job.terms.rpPrice);
         _credit(offer.rp, offer.deposit - rpNeed);
-        emit MatchPosted(matchId, terms, msg.sender, deadline);
+        uint256 solverFee = uint256(job.matchFee) + offer.matchFee;
+        emit MatchPosted(matchId, terms, msg.sender, solverFee, deadline);
+        // The caller is the solver: it takes its fees now rather than through a credit.
+        _pay(msg.sender, solverFee);
     }
 
     // ------------------------------------------------------------------ result and verdict
@@ -367,8 +375,12 @@ contract JobMarket is MediatorRegistry {
     {
         s = _matches[matchId];
         if (s.state == MatchState.None) revert UnknownMatch(matchId);
-        if (s.termsHash != keccak256(abi.encode(terms))) revert TermsMismatch(matchId);
+        if (s.termsHash != _hashTerms(terms)) revert TermsMismatch(matchId);
         if (s.state != expected) revert WrongMatchState(matchId, s.state);
+    }
+
+    function _hashTerms(MatchTerms memory terms) private pure returns (bytes20) {
+        return bytes20(keccak256(abi.encode(terms)));
     }
 
     function _beforeDeadline(uint256 matchId, uint64 deadline) private view {

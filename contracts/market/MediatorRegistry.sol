@@ -19,6 +19,7 @@ abstract contract MediatorRegistry is Escrow {
         uint96 freeBond; // deposited and not locked by a job
         uint32 openJobs; // matched jobs not yet closed
         bool active;
+        uint96 earnings; // availability prices earned and not withdrawn (kept in the slot matches already write)
     }
 
     mapping(address mediator => MediatorRecord) internal _mediators;
@@ -52,15 +53,27 @@ abstract contract MediatorRegistry is Escrow {
         emit MediatorBondAdded(msg.sender, amount);
     }
 
-    /// @notice Leaves the registry and credits the bond deposit back; only with no open job.
+    /// @notice Leaves the registry and credits the bond deposit (and any earnings) back; only with no open job.
     function exitMediator() external {
         MediatorRecord storage m = _activeMediator(msg.sender);
         if (m.openJobs != 0) revert MediatorBusy(msg.sender, m.openJobs);
         uint256 bond = m.freeBond;
+        uint256 earnings = m.earnings;
         m.freeBond = 0;
+        m.earnings = 0;
         m.active = false;
-        _credit(msg.sender, bond);
+        _credit(msg.sender, bond + earnings);
         emit MediatorExited(msg.sender, bond);
+    }
+
+    /// @notice Sends the caller the availability prices it has earned as a mediator.
+    function withdrawMediatorEarnings() external nonReentrant {
+        MediatorRecord storage m = _mediators[msg.sender];
+        uint256 amount = m.earnings;
+        if (amount == 0) revert NothingToWithdraw(msg.sender);
+        m.earnings = 0;
+        emit MediatorPaid(msg.sender, amount);
+        _pay(msg.sender, amount);
     }
 
     /// @notice A mediator's current terms and bond state.

@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
@@ -23,7 +23,7 @@ import {IRankingMarket} from "./IRankingMarket.sol";
 ///  - token.balanceOf(this) == totalStake() + totalUnbonding (every token held is owed to a peer);
 ///  - totalStake() == sum of stakeOf(uid) over all uids, at every block (both checkpointed);
 ///  - a finalized epoch never pays out more than its revealed totalEmission.
-contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuard {
+contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using Checkpoints for Checkpoints.Trace208;
     using BitMaps for BitMaps.BitMap;

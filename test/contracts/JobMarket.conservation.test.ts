@@ -42,7 +42,7 @@ class Model {
   offers = new Map<bigint, ResourceOffer>();
   matches = new Map<bigint, ModelMatch>();
   credits = new Map<string, bigint>();
-  mediators = new Map<string, { terms: MediatorTerms; free: bigint; active: boolean; open: number }>();
+  mediators = new Map<string, { terms: MediatorTerms; free: bigint; earnings: bigint; active: boolean; open: number }>();
 
   credit(account: string, amount: bigint) {
     this.credits.set(account, (this.credits.get(account) ?? 0n) + amount);
@@ -62,7 +62,7 @@ class Model {
       }
     }
     for (const c of this.credits.values()) total += c;
-    for (const m of this.mediators.values()) total += m.free;
+    for (const m of this.mediators.values()) total += m.free + m.earnings;
     return total;
   }
 
@@ -100,7 +100,7 @@ async function setup(seed: number) {
   });
   for (const [k, m] of meds.entries()) {
     await registerMediator(market, m, termsOf(k), TOKENS(100));
-    model.mediators.set(m.address, { terms: termsOf(k), free: TOKENS(100), active: true, open: 0 });
+    model.mediators.set(m.address, { terms: termsOf(k), free: TOKENS(100), earnings: 0n, active: true, open: 0 });
   }
   return { token, market, jcs, rps, meds, solver, model, random, all: rest.slice(0, 7) };
 }
@@ -229,8 +229,7 @@ async function step(w: World, k: number): Promise<string> {
       model.offers.delete(offerId);
       med.free -= job.terms.bond;
       med.open++;
-      model.credit(w.solver.address, job.matchFee + offer.matchFee);
-      model.credit(job.mediator, job.terms.jcPrice + job.terms.rpPrice);
+      med.earnings += job.terms.jcPrice + job.terms.rpPrice; // the solver is paid at once
       model.credit(offer.rp, offer.deposit - deposit - job.terms.rpPrice);
       const latest = BigInt(await time.latest());
       model.matches.set(matchId, { terms, state: MatchState.AwaitingResult, verdict: Verdict.None, deadline: latest + BigInt(job.resultTime), claimed: { jc: false, rp: false, mediator: false } });
@@ -371,8 +370,9 @@ async function drain(w: World) {
   for (const med of w.meds) {
     const record = model.mediators.get(med.address)!;
     await (await market.connect(med).exitMediator()).wait();
-    model.credit(med.address, record.free);
+    model.credit(med.address, record.free + record.earnings);
     record.free = 0n;
+    record.earnings = 0n;
   }
   for (const s of w.all) {
     if ((await market.credits(s.address)) === 0n) continue;

@@ -170,17 +170,23 @@ describe("JobMarket: postMatch", () => {
   it("matches, pays the solver both fees and the mediator both prices, refunds the RP's excess deposit", async () => {
     const f = await loadFixture(deployJobs);
     const { job, resource } = await postBoth(f);
+    const solverBefore = await f.token.balanceOf(f.solver.address);
     const m = await postMatch(f.market, f.solver, job, resource);
-    expect(await f.market.credits(f.solver.address)).to.equal(TOKENS(9));
-    expect(await f.market.credits(f.mediator.address)).to.equal(TOKENS(5));
+    const matchedAt = BigInt(await time.latest());
+    expect((await f.token.balanceOf(f.solver.address)) - solverBefore).to.equal(TOKENS(9));
+    expect((await f.market.mediator(f.mediator.address)).earnings).to.equal(TOKENS(5));
     expect(await f.market.credits(f.rp.address)).to.equal(TOKENS(47));
+    await expect(f.market.connect(f.mediator).withdrawMediatorEarnings()).to.changeTokenBalance(f.token, f.mediator, TOKENS(5));
+    await expect(f.market.connect(f.mediator).withdrawMediatorEarnings())
+      .to.be.revertedWithCustomError(f.market, "NothingToWithdraw")
+      .withArgs(f.mediator.address);
     const view = await readMatch(f.market, m.matchId);
     expect(view.state).to.equal(MatchState.AwaitingResult);
-    expect(view.deadline).to.equal(BigInt(await time.latest()) + 600n);
+    expect(view.deadline).to.equal(matchedAt + 600n);
     expect(view.solver).to.equal(f.solver.address);
     expect(m.terms).to.deep.include({ price: TOKENS(100), deposit: TOKENS(150), ndDeposit: TOKENS(300), bond: TOKENS(50), n: 3 });
     const record = await f.market.mediator(f.mediator.address);
-    expect([record.freeBond, record.openJobs]).to.deep.equal([TOKENS(450), 1n]);
+    expect([record.freeBond, record.openJobs, record.earnings]).to.deep.equal([TOKENS(450), 1n, 0n]);
     expect(await f.market.counts()).to.deep.equal([1n, 1n, 1n]);
     await expect(postMatch(f.market, f.solver, job, resource)).to.be.revertedWithCustomError(f.market, "OfferNotOpen");
   });

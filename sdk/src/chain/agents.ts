@@ -100,6 +100,11 @@ async function collect(market: JobMarket, signer: Signer, mine: KnownMatch[], ro
     await (await market.connect(signer).withdraw()).wait();
     total += credit;
   }
+  const earnings = (await market.mediator(me)).earnings;
+  if (earnings > 0n) {
+    await (await market.connect(signer).withdrawMediatorEarnings()).wait();
+    total += earnings;
+  }
   return total;
 }
 
@@ -262,7 +267,7 @@ export class SolverBot {
     this.scanned = latest;
   }
 
-  /** Posts the best matches of the open offers; withdraws its fees. Returns the number of matches. */
+  /** Posts the best matches of the open offers (each pays its fees at once). Returns the number of matches. */
   async step(): Promise<number> {
     await this.refresh();
     const jobs = [...this.jobs.values()];
@@ -276,7 +281,6 @@ export class SolverBot {
     for (const p of plan) {
       await (await this.market.connect(this.signer).postMatch(p.job.jobId, p.job.offer, p.resource.offerId, p.resource.offer)).wait();
     }
-    if ((await this.market.credits(await this.signer.getAddress())) > 0n) await (await this.market.connect(this.signer).withdraw()).wait();
     return plan.length;
   }
 }

@@ -119,6 +119,7 @@ interface IJobMarket {
     error MediatorBusy(address mediator, uint256 openJobs);
     error MediatorUnavailable(address mediator, uint256 freeBond, uint256 bondNeeded);
     error ZeroAmount();
+    error AmountTooLarge(uint256 amount, uint256 max);
     error InvalidOffer(string reason);
     error NotOfferOwner(address owner, address caller);
     error OfferNotOpen(uint256 id);

@@ -74,7 +74,8 @@ contract JobMarket is MediatorRegistry {
             terms: _activeMediator(request.mediator).terms
         });
         (uint256 deposit, uint256 ndDeposit) = deposits(offer.price, offer.terms);
-        if (deposit > type(uint96).max || ndDeposit > type(uint96).max) revert InvalidOffer("deposits exceed 2^96");
+        if (deposit > type(uint96).max) revert AmountTooLarge(deposit, type(uint96).max);
+        if (ndDeposit > type(uint96).max) revert AmountTooLarge(ndDeposit, type(uint96).max);
         uint256 escrow = jobEscrow(offer);
         jobId = ++_counters.jobs;
         _jobOffers[jobId] = keccak256(abi.encode(jobId, offer));

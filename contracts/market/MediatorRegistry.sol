@@ -98,7 +98,7 @@ abstract contract MediatorRegistry is Escrow {
     }
 
     function _toUint96(uint256 value) internal pure returns (uint96) {
-        if (value > type(uint96).max) revert InvalidOffer("amount exceeds 2^96");
+        if (value > type(uint96).max) revert AmountTooLarge(value, type(uint96).max);
         return uint96(value);
     }
 }

@@ -35,3 +35,61 @@ export {
 export type { EpochSnapshot, ValidatorAction, EpochCache, EpochReport, ValidatorLoopOptions } from "./chain/ranking";
 export { decodeRevert, isRevert } from "./chain/revert";
 export { mineTo } from "./chain/devnet";
+
+// job market: pure
+export {
+  JCNDU,
+  RPNDU,
+  RPNDUD,
+  protocolU,
+  NDU,
+  JCmixed,
+  RPmixed,
+  qValue,
+  getQ,
+  QInflection,
+  RPQFinder,
+  requestedPrice,
+} from "./market/notebook";
+export {
+  maxNonDeterminismGain,
+  nonDeterminismGainOnGrid,
+  recommendParameters,
+  expectedJobUtilities,
+  jobOutcomes,
+  disputesJunk,
+} from "./market/economics";
+export type { JobStrategies, JobOutcome, Recommendation, RecommendationInput } from "./market/economics";
+export { planMatches, matchRefusal } from "./market/solver";
+export { maxWeightMatching } from "./market/matching";
+export { specHash, runProgram, answerClasses, resultHash } from "./market/programs";
+export type { JobSpec } from "./market/programs";
+
+// job market: chain
+export {
+  jobMarket,
+  registerMediator,
+  mediatorTerms,
+  postJobOffer,
+  postResourceOffer,
+  cancelJobOffer,
+  cancelResourceOffer,
+  openJobOffers,
+  openResourceOffers,
+  postMatch,
+  readMatch,
+  postResult,
+  acceptResult,
+  rejectResult,
+  mediate,
+  timeout,
+  claimShare,
+  withdrawCredits,
+  deposits,
+  jobEscrow,
+  verdictPayouts,
+  MatchState,
+  Verdict,
+} from "./chain/jobs";
+export type { JobOffer, JobRequest, ResourceOffer, ResourceRequest, MatchTerms, MediatorTerms, MatchView } from "./chain/jobs";
+export { JobCreatorBot, ResourceProviderBot, MediatorBot, SolverBot, MarketIndex } from "./chain/agents";

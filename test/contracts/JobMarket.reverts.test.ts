@@ -57,6 +57,9 @@ describe("JobMarket: mediators", () => {
       await expect(call()).to.be.revertedWithCustomError(f.market, "UnknownMediator").withArgs(f.outsider.address);
     }
     await expect(f.market.connect(f.mediator).addMediatorBond(0)).to.be.revertedWithCustomError(f.market, "ZeroAmount");
+    await expect(f.market.connect(f.outsider).registerMediator(TERMS, 2n ** 96n))
+      .to.be.revertedWithCustomError(f.market, "AmountTooLarge")
+      .withArgs(2n ** 96n, 2n ** 96n - 1n);
   });
 
   it("keeps the deposit of a mediator with an open job", async () => {
@@ -83,13 +86,16 @@ describe("JobMarket: offers", () => {
       [{ expiry: BigInt(await time.latest()) }, "expiry is not in the future"],
       [{ resultTime: 0 }, "result and reaction times must be positive"],
       [{ reactionTime: 0 }, "result and reaction times must be positive"],
-      [{ price: 2n ** 96n - 1n }, "deposits exceed 2^96"],
     ];
     for (const [change, reason] of cases) {
       await expect(f.market.connect(f.jc).postJobOffer({ ...base, ...change }))
         .to.be.revertedWithCustomError(f.market, "InvalidOffer")
         .withArgs(reason);
     }
+    // D = P * 0.5 * 3 overflows 96 bits before P does.
+    await expect(f.market.connect(f.jc).postJobOffer({ ...base, price: 2n ** 96n - 1n }))
+      .to.be.revertedWithCustomError(f.market, "AmountTooLarge")
+      .withArgs(((2n ** 96n - 1n) * 3n) / 2n, 2n ** 96n - 1n);
     await expect(f.market.connect(f.jc).postJobOffer({ ...base, mediator: f.outsider.address }))
       .to.be.revertedWithCustomError(f.market, "UnknownMediator")
       .withArgs(f.outsider.address);

@@ -2,6 +2,8 @@ import type { Signer } from "ethers";
 import {
   AgoraToken,
   AgoraToken__factory,
+  DelegationMarket,
+  DelegationMarket__factory,
   JobMarket,
   JobMarket__factory,
   RankingMarket,
@@ -27,6 +29,7 @@ export interface AgoraDeployment {
   token: AgoraToken;
   ranking: RankingMarket;
   jobs: JobMarket;
+  delegation: DelegationMarket;
   rankingConfig: RankingConfig;
   book: AddressBook;
   /** The file written, if any. */
@@ -54,6 +57,8 @@ export async function deployAgora(deployer: Signer, options: DeployOptions = {})
   await (await token.grantRole(await token.MINTER_ROLE(), await ranking.getAddress())).wait();
   const jobs = await new JobMarket__factory(deployer).deploy(await token.getAddress());
   await jobs.waitForDeployment();
+  const delegation = await new DelegationMarket__factory(deployer).deploy(await token.getAddress());
+  await delegation.waitForDeployment();
   if (admin !== deployerAddress) {
     const adminRole = await token.DEFAULT_ADMIN_ROLE();
     await (await token.grantRole(adminRole, admin)).wait();
@@ -74,9 +79,10 @@ export async function deployAgora(deployer: Signer, options: DeployOptions = {})
       AgoraToken: { address: await token.getAddress(), blockNumber: await blockOf(token) },
       RankingMarket: { address: await ranking.getAddress(), blockNumber: await blockOf(ranking) },
       JobMarket: { address: await jobs.getAddress(), blockNumber: await blockOf(jobs) },
+      DelegationMarket: { address: await delegation.getAddress(), blockNumber: await blockOf(delegation) },
     },
   };
   const dir = options.addressBookDir === undefined ? DEFAULT_DEPLOYMENTS_DIR : options.addressBookDir;
   const addressBookFile = dir === false ? undefined : writeAddressBook(book, dir);
-  return { token, ranking, jobs, rankingConfig, book, addressBookFile };
+  return { token, ranking, jobs, delegation, rankingConfig, book, addressBookFile };
 }

@@ -1,0 +1,448 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {SD59x18, sd, ln, pow} from "@prb/math/src/SD59x18.sol";
+
+/// @title DelegationMarket
+/// @notice The delegation market of "Pay for the Second-Best Service" (SPEC §3.2). Providers
+/// register models with token prices; a user opens a session over K providers with a budget in
+/// escrow and settles each block of delegated queries (count, reported tokens, the reward it
+/// measured), paying at the reported model's price with tokens capped at count * L. The chain
+/// keeps each provider's statistics, computes the plan at the end of exploration from them (ln
+/// and powers with PRBMath), enforces the phases and the early stop, and owes the bonus and
+/// incentive queries the plan promised: if the user closes without them, each provider is paid
+/// for them at L tokens of its first model. Unused budget returns to the user.
+/// @dev Rewards and prices are token wei, read as 18-decimal fixed point (a reward of 4.5e18 is a
+/// utility of 4.5 tokens; a price of 5e14 is 0.0005 tokens per output token). The user's reward
+/// measurement is trusted (docs/delegation.md). Invariant: token.balanceOf(this) == sum of the
+/// open sessions' budget - spent + credits.
+contract DelegationMarket is ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    uint256 public constant MAX_PROVIDERS = 8;
+    uint256 public constant MAX_MODELS = 8;
+    int256 private constant UNIT = 1e18;
+
+    struct Model {
+        uint64 score; // quality in [0, 1e18]
+        uint64 outputTokens; // typical tokens per answer (for delta1)
+        uint128 tokenPrice; // token wei per output token
+    }
+
+    enum Phase {
+        None,
+        Exploration,
+        Exploitation,
+        Bonus,
+        Incentive,
+        Closed
+    }
+
+    struct Session {
+        address user;
+        Phase phase;
+        bool stoppedEarly;
+        uint8 best;
+        uint8 k;
+        uint64 deadline;
+        uint64 t;
+        uint64 b;
+        uint64 l;
+        uint64 r;
+        uint64 exploited;
+        uint128 rewardScale;
+        uint128 eps;
+        uint256 budget;
+        uint256 spent;
+        uint256 reserved; // value of the owed queries not yet delivered, at L tokens each
+        int256 threshold; // per query, 18 decimals
+        int256 exploitUtility;
+    }
+
+    struct ProviderStats {
+        uint64 explored;
+        uint64 bonusDue;
+        uint64 incentiveDue;
+        uint64 extraAllowed; // 1 when delta_i * B has a fraction: one optional query beyond what is owed
+        uint128 rewardSum;
+        uint128 tokenSum;
+        uint256 paymentSum;
+    }
+
+    /// @notice The plan committed at the end of exploration, as the chain computed it.
+    struct Plan {
+        uint256 best;
+        int256 secondBestUtility;
+        int256 delta1;
+        int256 delta2;
+        int256 delta3;
+        uint256 r;
+        int256 threshold;
+        int256 m;
+    }
+
+    IERC20 public immutable token;
+    uint256 public sessionCount;
+    mapping(address provider => Model[]) private _models;
+    mapping(address provider => uint256) public openSessionsOf;
+    mapping(uint256 session => Session) private _sessions;
+    mapping(uint256 session => address[]) private _providers;
+    mapping(uint256 session => mapping(uint256 index => ProviderStats)) private _stats;
+    mapping(uint256 session => Plan) private _plans;
+    mapping(address account => uint256) public credits;
+
+    event ModelsRegistered(address indexed provider, Model[] models);
+    event SessionOpened(uint256 indexed session, address indexed user, address[] providers, uint256 t, uint256 b, uint256 budget);
+    event Settled(uint256 indexed session, uint256 indexed provider, Phase phase, uint256 count, uint256 tokens, uint256 rewardSum, uint256 payment);
+    event PlanCommitted(uint256 indexed session, Plan plan, uint256[] bonus, uint256[] incentive);
+    event StoppedEarly(uint256 indexed session, uint256 exploited, int256 averageUtility);
+    event SessionClosed(uint256 indexed session, uint256 owedPaid, uint256 refund);
+    event Credited(address indexed account, uint256 amount);
+    event Withdrawn(address indexed account, uint256 amount);
+
+    error ZeroAddress();
+    error InvalidModels(string reason);
+    error ProviderBusy(address provider, uint256 openSessions);
+    error InvalidSession(string reason);
+    error UnknownProvider(address provider);
+    error UnknownSession(uint256 session);
+    error NotUser(uint256 session, address caller);
+    error WrongPhase(uint256 session, Phase phase);
+    error ProviderIndexOutOfRange(uint256 index, uint256 k);
+    error ModelOutOfRange(uint256 model, uint256 models);
+    error CountExceedsPhase(uint256 session, uint256 provider, uint256 count, uint256 allowed);
+    error ZeroCount();
+    error NotBestProvider(uint256 session, uint256 provider, uint256 best);
+    error ExplorationIncomplete(uint256 session, uint256 provider, uint256 explored, uint256 b);
+    error BudgetTooLow(uint256 session, uint256 need, uint256 available);
+    error SessionOpen(uint256 session, uint256 deadline);
+    error NothingToWithdraw(address account);
+
+    constructor(IERC20 token_) {
+        if (address(token_) == address(0)) revert ZeroAddress();
+        token = token_;
+    }
+
+    // ------------------------------------------------------------------ providers
+
+    /// @notice Registers (or replaces, when in no open session) the caller's models; index 0 is its flagship.
+    function registerModels(Model[] calldata models) external {
+        if (openSessionsOf[msg.sender] != 0) revert ProviderBusy(msg.sender, openSessionsOf[msg.sender]);
+        if (models.length == 0 || models.length > MAX_MODELS) revert InvalidModels("between 1 and 8 models");
+        delete _models[msg.sender];
+        for (uint256 i; i < models.length; ++i) {
+            Model calldata m = models[i];
+            if (m.score == 0 || m.score > 1e18) revert InvalidModels("score must be in (0, 1]");
+            if (m.outputTokens == 0) revert InvalidModels("output tokens must be positive");
+            if (m.tokenPrice == 0) revert InvalidModels("token price must be positive");
+            _models[msg.sender].push(m);
+        }
+        emit ModelsRegistered(msg.sender, models);
+    }
+
+    function modelsOf(address provider) external view returns (Model[] memory) {
+        return _models[provider];
+    }
+
+    // ------------------------------------------------------------------ sessions
+
+    /// @notice Opens a session of `t` queries over `providers` (2 to 8, registered) and escrows
+    /// `budget`. B = floor(t^(2 eps)); the session can be closed by anyone after `duration` seconds.
+    function openSession(address[] calldata providers, uint64 t, uint128 eps, uint64 l, uint128 rewardScale, uint256 budget, uint64 duration)
+        external
+        nonReentrant
+        returns (uint256 id)
+    {
+        uint256 k = providers.length;
+        if (k < 2 || k > MAX_PROVIDERS) revert InvalidSession("between 2 and 8 providers");
+        if (eps == 0 || eps >= 5e17) revert InvalidSession("eps must be in (0, 1/2)");
+        if (l == 0 || rewardScale == 0 || duration == 0) revert InvalidSession("L, rewardScale and duration must be positive");
+        for (uint256 i; i < k; ++i) {
+            if (_models[providers[i]].length == 0) revert UnknownProvider(providers[i]);
+            for (uint256 j; j < i; ++j) if (providers[j] == providers[i]) revert InvalidSession("a provider appears twice");
+        }
+        uint256 b = uint256(pow(sd(int256(uint256(t)) * UNIT), sd(int256(uint256(eps)) * 2)).unwrap()) / 1e18;
+        if (b == 0 || b * k > t) revert InvalidSession("T too small to explore every provider");
+        id = ++sessionCount;
+        Session storage s = _sessions[id];
+        s.user = msg.sender;
+        s.phase = Phase.Exploration;
+        s.k = uint8(k);
+        s.deadline = uint64(block.timestamp) + duration;
+        s.t = t;
+        s.b = uint64(b);
+        s.l = l;
+        s.rewardScale = rewardScale;
+        s.eps = eps;
+        s.budget = budget;
+        _providers[id] = providers;
+        for (uint256 i; i < k; ++i) ++openSessionsOf[providers[i]];
+        token.safeTransferFrom(msg.sender, address(this), budget);
+        emit SessionOpened(id, msg.sender, providers, t, b, budget);
+    }
+
+    /// @notice Adds `amount` to a session's budget.
+    function topUp(uint256 id, uint256 amount) external nonReentrant {
+        Session storage s = _session(id);
+        if (s.phase == Phase.Closed) revert WrongPhase(id, s.phase);
+        s.budget += amount;
+        token.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @notice The user settles `count` queries delegated to provider `index`: the provider
+    /// reported `tokens` tokens in all, billed at its model `model`, and the user measured
+    /// `rewardSum` (token wei) of reward. Pays min(tokens, count * L) * price to the provider.
+    function settle(uint256 id, uint256 index, uint256 count, uint256 tokens, uint256 rewardSum, uint256 model) external {
+        Session storage s = _session(id);
+        if (msg.sender != s.user) revert NotUser(id, msg.sender);
+        if (count == 0) revert ZeroCount();
+        if (index >= s.k) revert ProviderIndexOutOfRange(index, s.k);
+        address provider = _providers[id][index];
+        Model[] storage models = _models[provider];
+        if (model >= models.length) revert ModelOutOfRange(model, models.length);
+        uint256 billed = tokens < count * s.l ? tokens : count * s.l;
+        uint256 payment = billed * models[model].tokenPrice;
+        ProviderStats storage p = _stats[id][index];
+        Phase phase = s.phase;
+        if (phase == Phase.Exploration) {
+            _allow(id, index, count, s.b - p.explored);
+            p.explored += uint64(count);
+            p.rewardSum += uint128(rewardSum);
+            p.tokenSum += uint128(billed);
+            p.paymentSum += payment;
+        } else if (phase == Phase.Exploitation) {
+            if (index != s.best) revert NotBestProvider(id, index, s.best);
+            uint256 inBlock = s.b - (s.exploited % s.b);
+            uint256 left = s.r - s.exploited;
+            _allow(id, index, count, inBlock < left ? inBlock : left);
+            s.exploited += uint64(count);
+            s.exploitUtility += int256(rewardSum) - int256(payment);
+            _checkEarlyStop(id, s);
+        } else if (phase == Phase.Bonus) {
+            _allow(id, index, count, p.bonusDue);
+            p.bonusDue -= uint64(count);
+            s.reserved -= count * s.l * models[0].tokenPrice;
+            _afterBonus(id, s);
+        } else if (phase == Phase.Incentive) {
+            uint256 owed = count < p.incentiveDue ? count : p.incentiveDue;
+            _allow(id, index, count, p.incentiveDue + p.extraAllowed);
+            if (count > owed) p.extraAllowed = 0;
+            p.incentiveDue -= uint64(owed);
+            s.reserved -= owed * s.l * models[0].tokenPrice;
+        } else {
+            revert WrongPhase(id, phase);
+        }
+        s.spent += payment;
+        if (s.spent + s.reserved > s.budget) revert BudgetTooLow(id, s.spent + s.reserved, s.budget);
+        _credit(provider, payment);
+        emit Settled(id, index, phase, count, billed, rewardSum, payment);
+    }
+
+    /// @notice Commits the plan once every provider has been explored B times (SPEC §3.1), from the
+    /// recorded statistics: the best provider (highest average utility, ties to the lower index),
+    /// u2, delta1..3, R, the threshold, and the bonus and incentive queries it owes. Anyone may call.
+    function commitPlan(uint256 id) external {
+        Session storage s = _session(id);
+        if (s.phase != Phase.Exploration) revert WrongPhase(id, s.phase);
+        uint256 k = s.k;
+        for (uint256 i; i < k; ++i) {
+            uint256 explored = _stats[id][i].explored;
+            if (explored < s.b) revert ExplorationIncomplete(id, i, explored, s.b);
+        }
+        Plan memory plan = _computePlan(id, s);
+        _plans[id] = plan;
+        s.best = uint8(plan.best);
+        s.r = uint64(plan.r);
+        s.threshold = plan.threshold;
+        uint256[] memory bonus = new uint256[](k);
+        uint256[] memory incentive = new uint256[](k);
+        uint256 reserved;
+        address[] storage providers = _providers[id];
+        for (uint256 i; i < k; ++i) {
+            ProviderStats storage p = _stats[id][i];
+            bonus[i] = s.b;
+            int256 di = plan.delta1 + _providerTerm(p, s);
+            if (di > 0) {
+                uint256 exact = uint256(di) * s.b;
+                incentive[i] = exact / 1e18;
+                p.extraAllowed = exact % 1e18 == 0 ? 0 : 1;
+            }
+            p.bonusDue = uint64(bonus[i]);
+            p.incentiveDue = uint64(incentive[i]);
+            reserved += (bonus[i] + incentive[i]) * s.l * _models[providers[i]][0].tokenPrice;
+        }
+        s.reserved = reserved;
+        if (s.spent + reserved > s.budget) revert BudgetTooLow(id, s.spent + reserved, s.budget);
+        s.phase = plan.r > 0 ? Phase.Exploitation : Phase.Bonus;
+        emit PlanCommitted(id, plan, bonus, incentive);
+    }
+
+    /// @notice Ends a session: by its user at any time, or by anyone after its deadline. Every query
+    /// the plan still owes is paid to its provider at L tokens of the provider's first model; what is
+    /// left of the budget goes back to the user.
+    function closeSession(uint256 id) external {
+        Session storage s = _session(id);
+        if (s.phase == Phase.Closed) revert WrongPhase(id, s.phase);
+        if (msg.sender != s.user && block.timestamp <= s.deadline) revert SessionOpen(id, s.deadline);
+        uint256 owedPaid;
+        address[] storage providers = _providers[id];
+        bool planned = s.phase != Phase.Exploration;
+        for (uint256 i; i < s.k; ++i) {
+            ProviderStats storage p = _stats[id][i];
+            if (planned) {
+                uint256 owed = (s.stoppedEarly ? 0 : uint256(p.bonusDue)) + p.incentiveDue;
+                uint256 value = owed * s.l * _models[providers[i]][0].tokenPrice;
+                p.bonusDue = 0;
+                p.incentiveDue = 0;
+                owedPaid += value;
+                _credit(providers[i], value);
+            }
+            --openSessionsOf[providers[i]];
+        }
+        s.spent += owedPaid;
+        s.reserved = 0;
+        s.phase = Phase.Closed;
+        uint256 refund = s.budget - s.spent;
+        _credit(s.user, refund);
+        emit SessionClosed(id, owedPaid, refund);
+    }
+
+    /// @notice Sends the caller everything credited to it.
+    function withdraw() external nonReentrant {
+        uint256 amount = credits[msg.sender];
+        if (amount == 0) revert NothingToWithdraw(msg.sender);
+        credits[msg.sender] = 0;
+        emit Withdrawn(msg.sender, amount);
+        token.safeTransfer(msg.sender, amount);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    function sessionOf(uint256 id) external view returns (Session memory) {
+        return _session(id);
+    }
+
+    function providersOf(uint256 id) external view returns (address[] memory) {
+        return _providers[id];
+    }
+
+    function stats(uint256 id, uint256 index) external view returns (ProviderStats memory) {
+        return _stats[id][index];
+    }
+
+    function planOf(uint256 id) external view returns (Plan memory) {
+        return _plans[id];
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    function _session(uint256 id) private view returns (Session storage s) {
+        s = _sessions[id];
+        if (s.phase == Phase.None) revert UnknownSession(id);
+    }
+
+    function _allow(uint256 id, uint256 index, uint256 count, uint256 allowed) private pure {
+        if (count > allowed) revert CountExceedsPhase(id, index, count, allowed);
+    }
+
+    function _credit(address account, uint256 amount) private {
+        if (amount == 0) return;
+        credits[account] += amount;
+        emit Credited(account, amount);
+    }
+
+    /// @dev At each block end of exploitation: stop when the running average utility is below the threshold.
+    function _checkEarlyStop(uint256 id, Session storage s) private {
+        uint256 done = s.exploited;
+        if (done % s.b != 0 && done != s.r) return;
+        // exploitUtility is the sum over `done` queries, threshold a per-query value: both 18 decimals.
+        if (s.exploitUtility < s.threshold * int256(done)) {
+            s.stoppedEarly = true;
+            // The bonus is owed only if exploitation ran to its end: release its reservation.
+            address[] storage providers = _providers[id];
+            for (uint256 i; i < s.k; ++i) {
+                ProviderStats storage p = _stats[id][i];
+                s.reserved -= uint256(p.bonusDue) * s.l * _models[providers[i]][0].tokenPrice;
+                p.bonusDue = 0;
+            }
+            s.phase = Phase.Incentive;
+            emit StoppedEarly(id, done, s.exploitUtility / int256(done));
+        } else if (done == s.r) {
+            s.phase = Phase.Bonus;
+        }
+    }
+
+    function _afterBonus(uint256 id, Session storage s) private {
+        for (uint256 i; i < s.k; ++i) if (_stats[id][i].bonusDue != 0) return;
+        s.phase = Phase.Incentive;
+    }
+
+    /// @dev ln vbar - ln taubar - taubar / L of a provider's exploration (18 decimals).
+    function _providerTerm(ProviderStats storage p, Session storage s) private view returns (int256) {
+        int256 b = int256(uint256(s.b));
+        SD59x18 avgReward = sd(int256(uint256(p.rewardSum)) / b);
+        SD59x18 avgTokens = sd((int256(uint256(p.tokenSum)) * UNIT) / b);
+        return ln(avgReward).unwrap() - ln(avgTokens).unwrap() - avgTokens.unwrap() / int256(uint256(s.l));
+    }
+
+    function _computePlan(uint256 id, Session storage s) private view returns (Plan memory plan) {
+        int256 b = int256(uint256(s.b));
+        int256 secondSum;
+        (plan.best, secondSum) = _bestAndSecond(id, s.k);
+        plan.secondBestUtility = secondSum / b;
+        plan.delta1 = _delta1(id, s);
+        plan.delta2 = ln(sd(int256(uint256(s.rewardScale)))).unwrap();
+        for (uint256 i; i < s.k; ++i) if (i != plan.best) plan.delta3 += _providerTerm(_stats[id][i], s);
+        int256 reservedQueries = ((plan.delta1 + 3 * UNIT) * int256(uint256(s.k)) + plan.delta2 + plan.delta3) * b;
+        int256 r = int256(uint256(s.t)) * UNIT - reservedQueries;
+        plan.r = r > 0 ? uint256(r) / 1e18 : 0;
+        plan.m = _m(s);
+        // threshold = u2 - (rewardScale + the best's average payment in exploration) * M / 2.
+        int256 bestPayment = int256(_stats[id][plan.best].paymentSum) / b;
+        plan.threshold = plan.secondBestUtility - ((int256(uint256(s.rewardScale)) + bestPayment) * plan.m) / UNIT / 2;
+    }
+
+    /// @dev The providers with the highest and second highest exploration utility (ties to the lower index).
+    function _bestAndSecond(uint256 id, uint256 k) private view returns (uint256 best, int256 second) {
+        int256 top = type(int256).min;
+        second = type(int256).min;
+        for (uint256 i; i < k; ++i) {
+            ProviderStats storage p = _stats[id][i];
+            int256 u = int256(uint256(p.rewardSum)) - int256(p.paymentSum);
+            if (u > top) {
+                second = top;
+                top = u;
+                best = i;
+            } else if (u > second) {
+                second = u;
+            }
+        }
+    }
+
+    /// @dev delta1 = -ln(rewardScale * min s/l) + max l / L + 1, over every model of every provider.
+    function _delta1(uint256 id, Session storage s) private view returns (int256) {
+        int256 minRatio = type(int256).max; // rewardScale * score / tokens, 18 decimals
+        uint256 maxTokens;
+        address[] storage providers = _providers[id];
+        for (uint256 i; i < s.k; ++i) {
+            Model[] storage models = _models[providers[i]];
+            for (uint256 j; j < models.length; ++j) {
+                Model storage m = models[j];
+                int256 ratio = (int256(uint256(m.score)) * int256(uint256(s.rewardScale))) / UNIT / int256(uint256(m.outputTokens));
+                if (ratio < minRatio) minRatio = ratio;
+                if (m.outputTokens > maxTokens) maxTokens = m.outputTokens;
+            }
+        }
+        return -ln(sd(minRatio)).unwrap() + (int256(maxTokens) * UNIT) / int256(uint256(s.l)) + UNIT;
+    }
+
+    /// @dev M = T^-eps ln(K T), 18 decimals.
+    function _m(Session storage s) private view returns (int256) {
+        SD59x18 t = sd(int256(uint256(s.t)) * UNIT);
+        int256 lnKT = ln(sd(int256(uint256(s.k)) * t.unwrap())).unwrap();
+        return (lnKT * UNIT) / pow(t, sd(int256(uint256(s.eps)))).unwrap();
+    }
+}

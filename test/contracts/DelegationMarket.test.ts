@@ -1,0 +1,252 @@
+import { expect } from "chai";
+import hre from "hardhat";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { parseEther } from "ethers";
+import { deployAgora } from "../../deploy/agora";
+import { openSession, registerModels, SessionPhase, toWei } from "../../sdk/src/chain/delegation";
+import { NOTEBOOK_MODELS, NOTEBOOK_OTHERS } from "../../sdk/src/delegation/toy";
+import { delegationParameters, providerDelta } from "../../sdk/src/delegation/parameters";
+import { DelegationMarket__factory } from "../../typechain-types";
+import { revertData } from "../../sdk/src/chain/revert";
+
+const BUDGET = parseEther("1000000");
+
+describe("DelegationMarket (SPEC §3.2)", () => {
+  async function deployed() {
+    const [admin, user, p0, p1, p2, outsider] = await hre.ethers.getSigners();
+    const { token, delegation: market } = await deployAgora(admin, { addressBookDir: false });
+    await token.transfer(user.address, parseEther("2000000"));
+    await registerModels(market, p0, NOTEBOOK_MODELS);
+    await registerModels(market, p1, NOTEBOOK_OTHERS);
+    await registerModels(market, p2, NOTEBOOK_OTHERS);
+    return { token, market, user, providers: [p0, p1, p2], outsider };
+  }
+
+  /** A session of the notebook's toy game with T queries, explored honestly. */
+  async function explored(T: number) {
+    const f = await deployed();
+    const { id, B } = await openSession(f.market, f.user, {
+      providers: f.providers.map((p) => p.address),
+      T,
+      eps: 0.3,
+      L: 1500,
+      rewardScale: 5,
+      budget: BUDGET,
+      duration: 86_400,
+    });
+    const models = [NOTEBOOK_MODELS, NOTEBOOK_OTHERS, NOTEBOOK_OTHERS];
+    for (let i = 0; i < 3; i++) {
+      const m = models[i][0];
+      await f.market.connect(f.user).settle(id, i, B, B * m.outputTokens, BigInt(B) * toWei(m.score * 5), 0);
+    }
+    return { ...f, id, B };
+  }
+  const explored1e6 = () => explored(1_000_000);
+
+  /** Every token the market holds is owed: open sessions' budget - spent, and credits. */
+  async function expectConservation(f: Awaited<ReturnType<typeof deployed>>, accounts: string[]) {
+    let owed = 0n;
+    for (let id = 1n; id <= (await f.market.sessionCount()); id++) {
+      const s = await f.market.sessionOf(id);
+      if (Number(s.phase) !== SessionPhase.Closed) owed += s.budget - s.spent;
+    }
+    for (const a of accounts) owed += await f.market.credits(a);
+    expect(await f.token.balanceOf(await f.market.getAddress())).to.equal(owed);
+  }
+
+  it("computes on chain the plan of the notebook's toy game: best, R, threshold, deltas, owed queries", async () => {
+    const f = await loadFixture(explored1e6);
+    expect(f.B).to.equal(3981);
+    const tx = await f.market.commitPlan(f.id);
+    const plan = await f.market.planOf(f.id);
+    const expected = delegationParameters({
+      T: 1_000_000,
+      eps: 0.3,
+      K: 3,
+      L: 1500,
+      rewardScale: 5,
+      models: [...NOTEBOOK_MODELS, ...NOTEBOOK_OTHERS],
+      secondBestUtility: 3.5,
+      best: { tokenPrice: 5e-4, outputTokens: 1000 },
+      others: [
+        { avgReward: 4, avgTokens: 1000 },
+        { avgReward: 4, avgTokens: 1000 },
+      ],
+    });
+    const close = (onChain: bigint, value: number) => expect(Math.abs(Number(onChain) / 1e18 - value)).to.be.at.most(Math.abs(value) * 1e-12);
+    expect(plan.best).to.equal(0n);
+    expect(plan.r).to.equal(BigInt(expected.R)); // 920415
+    close(plan.secondBestUtility, 3.5);
+    close(plan.delta1, expected.delta1);
+    close(plan.delta2, expected.delta2);
+    close(plan.delta3, expected.delta3);
+    close(plan.m, expected.M);
+    close(plan.threshold, expected.threshold);
+    const s0 = await f.market.stats(f.id, 0);
+    expect(s0.incentiveDue).to.equal(BigInt(Math.floor(3981 * providerDelta(expected.delta1, 4.5, 1000, 1500)))); // 4706
+    expect(s0.bonusDue).to.equal(3981n);
+    await expect(tx).to.emit(f.market, "PlanCommitted");
+    expect(Number((await f.market.sessionOf(f.id)).phase)).to.equal(SessionPhase.Exploitation);
+  });
+
+  it("runs exploitation in blocks of B, then the bonus and incentive phases, and pays at reported prices capped at L", async () => {
+    const f = await deployed();
+    const T = 20_000;
+    const { id, B } = await openSession(f.market, f.user, { providers: f.providers.map((p) => p.address), T, eps: 0.3, L: 1500, rewardScale: 5, budget: BUDGET, duration: 86_400 });
+    expect(B).to.equal(380); // floor(20000^0.6)
+    for (let i = 0; i < 3; i++) {
+      const m = [NOTEBOOK_MODELS, NOTEBOOK_OTHERS, NOTEBOOK_OTHERS][i][0];
+      await f.market.connect(f.user).settle(id, i, B, B * m.outputTokens, BigInt(B) * toWei(m.score * 5), 0);
+    }
+    await f.market.commitPlan(id);
+    const s = await f.market.sessionOf(id);
+    let left = Number(s.r);
+    // A settlement may not cross a block end.
+    await expect(f.market.connect(f.user).settle(id, 0, B + 1, (B + 1) * 900, 0, 0))
+      .to.be.revertedWithCustomError(f.market, "CountExceedsPhase")
+      .withArgs(id, 0, B + 1, B);
+    await expect(f.market.connect(f.user).settle(id, 1, 1, 900, 0, 0)).to.be.revertedWithCustomError(f.market, "NotBestProvider").withArgs(id, 1, 0);
+    while (left > 0) {
+      const n = Math.min(B, left);
+      // Model 2 billed as model 0 with 2000 tokens each: paid for 1500 each (L) at model 0's price.
+      const tx = f.market.connect(f.user).settle(id, 0, n, n * 2000, BigInt(n) * toWei(4), 0);
+      await expect(tx).to.emit(f.market, "Settled").withArgs(id, 0, SessionPhase.Exploitation, n, n * 1500, BigInt(n) * toWei(4), BigInt(n * 1500) * toWei(5e-4));
+      left -= n;
+    }
+    expect(Number((await f.market.sessionOf(id)).phase)).to.equal(SessionPhase.Bonus);
+    for (let i = 0; i < 3; i++) await f.market.connect(f.user).settle(id, i, B, B * 1000, 0, 0);
+    expect(Number((await f.market.sessionOf(id)).phase)).to.equal(SessionPhase.Incentive);
+    for (let i = 0; i < 3; i++) {
+      const p = await f.market.stats(id, i);
+      const allowed = Number(p.incentiveDue + p.extraAllowed);
+      await expect(f.market.connect(f.user).settle(id, i, allowed + 1, 0, 0, 0)).to.be.revertedWithCustomError(f.market, "CountExceedsPhase");
+      await f.market.connect(f.user).settle(id, i, allowed, allowed * 1000, 0, 0);
+    }
+    expect((await f.market.sessionOf(id)).reserved).to.equal(0n);
+    await f.market.connect(f.user).closeSession(id);
+    await expectConservation(f, [f.user.address, ...f.providers.map((p) => p.address)]);
+  });
+
+  it("stops exploitation exactly at the first block end whose running average falls below the threshold", async () => {
+    const f = await loadFixture(explored1e6);
+    await f.market.commitPlan(f.id);
+    const threshold = (await f.market.planOf(f.id)).threshold;
+    // Three blocks at 3.55 per query, then a block at 0.05: the average after block 4 is 2.675 < 2.85.
+    for (let k = 0; k < 3; k++) await f.market.connect(f.user).settle(f.id, 0, 3981, 3981 * 900, 3981n * toWei(4), 0);
+    expect((await f.market.sessionOf(f.id)).stoppedEarly).to.equal(false);
+    const tx = f.market.connect(f.user).settle(f.id, 0, 3981, 3981 * 900, 3981n * toWei(0.5), 0);
+    await expect(tx).to.emit(f.market, "StoppedEarly");
+    const s = await f.market.sessionOf(f.id);
+    expect(s.stoppedEarly).to.equal(true);
+    expect(s.exploitUtility < threshold * 4n * 3981n).to.equal(true);
+    expect((s.exploitUtility - 3981n * toWei(0.05)) >= threshold * 3n * 3981n).to.equal(true); // after block 3 it was above
+    expect(Number(s.phase)).to.equal(SessionPhase.Incentive);
+    expect((await f.market.stats(f.id, 0)).bonusDue).to.equal(0n); // the bonus is owed only without an early stop
+    await expect(f.market.connect(f.user).settle(f.id, 0, 1, 900, 0, 0)).to.emit(f.market, "Settled").withArgs(f.id, 0, SessionPhase.Incentive, 1, 900, 0, toWei(900 * 5e-4));
+  });
+
+  it("pays providers the owed bonus and incentive queries at L tokens when the user closes early, and refunds the rest", async () => {
+    const f = await loadFixture(explored1e6);
+    await f.market.commitPlan(f.id);
+    const owed = [0, 1, 2].map(async (i) => {
+      const p = await f.market.stats(f.id, i);
+      const price = i === 0 ? 5e-4 : 5e-4;
+      return (p.bonusDue + p.incentiveDue) * 1500n * toWei(price);
+    });
+    const expected = await Promise.all(owed);
+    const s = await f.market.sessionOf(f.id);
+    expect(s.reserved).to.equal(expected.reduce((a, b) => a + b, 0n));
+    const userBefore = await f.market.credits(f.user.address);
+    await expect(f.market.connect(f.user).closeSession(f.id)).to.emit(f.market, "SessionClosed");
+    for (let i = 0; i < 3; i++) expect(await f.market.credits(f.providers[i].address)).to.equal(expected[i] + (await f.market.stats(f.id, i)).paymentSum);
+    expect((await f.market.credits(f.user.address)) - userBefore).to.equal(s.budget - s.spent - s.reserved);
+    await expectConservation(f, [f.user.address, ...f.providers.map((p) => p.address)]);
+    for (const a of [f.user, ...f.providers]) await f.market.connect(a).withdraw();
+    expect(await f.token.balanceOf(await f.market.getAddress())).to.equal(0n);
+  });
+
+  it("lets anyone close a session after its deadline, and only the user before", async () => {
+    const f = await loadFixture(explored1e6);
+    const deadline = (await f.market.sessionOf(f.id)).deadline;
+    await expect(f.market.connect(f.outsider).closeSession(f.id)).to.be.revertedWithCustomError(f.market, "SessionOpen").withArgs(f.id, deadline);
+    await time.increaseTo(deadline + 1n);
+    // Before the plan nothing is owed: the whole unspent budget returns to the user.
+    await f.market.connect(f.outsider).closeSession(f.id);
+    const s = await f.market.sessionOf(f.id);
+    expect(await f.market.credits(f.user.address)).to.equal(s.budget - s.spent);
+    await expect(f.market.connect(f.user).closeSession(f.id)).to.be.revertedWithCustomError(f.market, "WrongPhase").withArgs(f.id, SessionPhase.Closed);
+  });
+
+  it("refuses a plan before every provider is explored, and a second plan", async () => {
+    const f = await deployed();
+    const { id, B } = await openSession(f.market, f.user, { providers: f.providers.map((p) => p.address), T: 20_000, eps: 0.3, L: 1500, rewardScale: 5, budget: BUDGET, duration: 60 });
+    await f.market.connect(f.user).settle(id, 0, B, B * 1000, BigInt(B) * toWei(4.5), 0);
+    await expect(f.market.commitPlan(id)).to.be.revertedWithCustomError(f.market, "ExplorationIncomplete").withArgs(id, 1, 0, B);
+    await f.market.connect(f.user).settle(id, 1, B, B * 1000, BigInt(B) * toWei(4), 0);
+    await f.market.connect(f.user).settle(id, 2, B, B * 1000, BigInt(B) * toWei(4), 0);
+    await expect(f.market.connect(f.user).settle(id, 2, 1, 1000, 0, 0)).to.be.revertedWithCustomError(f.market, "CountExceedsPhase").withArgs(id, 2, 1, 0);
+    await f.market.commitPlan(id);
+    await expect(f.market.commitPlan(id)).to.be.revertedWithCustomError(f.market, "WrongPhase").withArgs(id, SessionPhase.Exploitation);
+  });
+
+  it("refuses a plan the budget cannot cover, and settlements that would eat into what is owed", async () => {
+    const f = await deployed();
+    const small = parseEther("2000");
+    const { id, B } = await openSession(f.market, f.user, { providers: f.providers.map((p) => p.address), T: 20_000, eps: 0.3, L: 1500, rewardScale: 5, budget: small, duration: 60 });
+    for (let i = 0; i < 3; i++) await f.market.connect(f.user).settle(id, i, B, B * 1000, BigInt(B) * toWei(4), 0);
+    // The plan reserves every owed query at L tokens; the budget does not cover it yet.
+    let need = 0n;
+    try {
+      await f.market.commitPlan.staticCall(id);
+      expect.fail("commitPlan should have reverted");
+    } catch (error) {
+      const parsed = f.market.interface.parseError(revertData(error)!)!;
+      expect(parsed.name).to.equal("BudgetTooLow");
+      need = parsed.args[1];
+    }
+    await expect(f.market.commitPlan(id)).to.be.revertedWithCustomError(f.market, "BudgetTooLow").withArgs(id, need, small);
+    // Top up to 100 tokens above what the plan needs: an exploitation block billed at L (285 tokens) no longer fits.
+    await f.token.connect(f.user).approve(await f.market.getAddress(), need - small + parseEther("100"));
+    await f.market.connect(f.user).topUp(id, need - small + parseEther("100"));
+    await f.market.commitPlan(id);
+    // (A good block: an early stop would release the bonus reservation.)
+    await expect(f.market.connect(f.user).settle(id, 0, B, B * 1500, BigInt(B) * toWei(5), 0))
+      .to.be.revertedWithCustomError(f.market, "BudgetTooLow")
+      .withArgs(id, need + BigInt(B * 1500) * toWei(5e-4), need + parseEther("100"));
+    await expect(f.market.connect(f.user).settle(id, 0, 100, 100 * 1500, BigInt(100) * toWei(5), 0)).to.emit(f.market, "Settled");
+  });
+
+  it("refuses bad models, sessions and settlements with clear errors", async () => {
+    const f = await loadFixture(deployed);
+    const m = { score: toWei(0.9), outputTokens: 1000n, tokenPrice: toWei(5e-4) };
+    await expect(f.market.connect(f.outsider).registerModels([])).to.be.revertedWithCustomError(f.market, "InvalidModels").withArgs("between 1 and 8 models");
+    await expect(f.market.connect(f.outsider).registerModels([{ ...m, score: 0n }])).to.be.revertedWithCustomError(f.market, "InvalidModels").withArgs("score must be in (0, 1]");
+    await expect(f.market.connect(f.outsider).registerModels([{ ...m, outputTokens: 0n }])).to.be.revertedWithCustomError(f.market, "InvalidModels").withArgs("output tokens must be positive");
+    await expect(f.market.connect(f.outsider).registerModels([{ ...m, tokenPrice: 0n }])).to.be.revertedWithCustomError(f.market, "InvalidModels").withArgs("token price must be positive");
+    const providers = f.providers.map((p) => p.address);
+    const open = (over: Partial<{ providers: string[]; T: number; eps: bigint; L: number; rs: bigint; duration: number }>) =>
+      f.market
+        .connect(f.user)
+        .openSession(over.providers ?? providers, over.T ?? 20_000, over.eps ?? toWei(0.3), over.L ?? 1500, over.rs ?? toWei(5), 0, over.duration ?? 60);
+    await expect(open({ providers: [providers[0]] })).to.be.revertedWithCustomError(f.market, "InvalidSession").withArgs("between 2 and 8 providers");
+    await expect(open({ eps: toWei(0.5) })).to.be.revertedWithCustomError(f.market, "InvalidSession").withArgs("eps must be in (0, 1/2)");
+    await expect(open({ L: 0 })).to.be.revertedWithCustomError(f.market, "InvalidSession").withArgs("L, rewardScale and duration must be positive");
+    await expect(open({ providers: [providers[0], providers[0]] })).to.be.revertedWithCustomError(f.market, "InvalidSession").withArgs("a provider appears twice");
+    await expect(open({ T: 2 })).to.be.revertedWithCustomError(f.market, "InvalidSession").withArgs("T too small to explore every provider");
+    await expect(open({ providers: [providers[0], f.outsider.address] })).to.be.revertedWithCustomError(f.market, "UnknownProvider").withArgs(f.outsider.address);
+    const { id } = await openSession(f.market, f.user, { providers, T: 20_000, eps: 0.3, L: 1500, rewardScale: 5, budget: BUDGET, duration: 60 });
+    await expect(f.market.connect(f.providers[0]).registerModels([m])).to.be.revertedWithCustomError(f.market, "ProviderBusy").withArgs(f.providers[0].address, 1);
+    await expect(f.market.connect(f.outsider).settle(id, 0, 1, 1, 1, 0)).to.be.revertedWithCustomError(f.market, "NotUser").withArgs(id, f.outsider.address);
+    await expect(f.market.connect(f.user).settle(id, 0, 0, 1, 1, 0)).to.be.revertedWithCustomError(f.market, "ZeroCount");
+    await expect(f.market.connect(f.user).settle(id, 3, 1, 1, 1, 0)).to.be.revertedWithCustomError(f.market, "ProviderIndexOutOfRange").withArgs(3, 3);
+    await expect(f.market.connect(f.user).settle(id, 0, 1, 1, 1, 3)).to.be.revertedWithCustomError(f.market, "ModelOutOfRange").withArgs(3, 3);
+    await expect(f.market.connect(f.user).settle(99, 0, 1, 1, 1, 0)).to.be.revertedWithCustomError(f.market, "UnknownSession").withArgs(99);
+    await expect(f.market.connect(f.outsider).withdraw()).to.be.revertedWithCustomError(f.market, "NothingToWithdraw").withArgs(f.outsider.address);
+    const factory = new DelegationMarket__factory(f.user);
+    await expect(factory.deploy(hre.ethers.ZeroAddress)).to.be.revertedWithCustomError(factory, "ZeroAddress");
+    await f.market.connect(f.user).closeSession(id);
+    await expect(f.market.connect(f.user).settle(id, 0, 1, 1, 1, 0)).to.be.revertedWithCustomError(f.market, "WrongPhase").withArgs(id, SessionPhase.Closed);
+    await expect(f.market.connect(f.user).topUp(id, 1)).to.be.revertedWithCustomError(f.market, "WrongPhase");
+    expect(await f.market.openSessionsOf(f.providers[0].address)).to.equal(0n);
+  });
+});

@@ -17,8 +17,8 @@ import {SD59x18, sd, ln, pow} from "@prb/math/src/SD59x18.sol";
 /// for them at L tokens of its first model. Unused budget returns to the user.
 /// @dev Rewards and prices are token wei, read as 18-decimal fixed point (a reward of 4.5e18 is a
 /// utility of 4.5 tokens; a price of 5e14 is 0.0005 tokens per output token). The user's reward
-/// measurement is trusted (docs/delegation.md). Invariant: token.balanceOf(this) == sum of the
-/// open sessions' budget - spent + credits.
+/// measurement is trusted (docs/delegation.md). Invariant: token.balanceOf(this) == sum over open
+/// sessions of (budget - spent + what providers earned and have not collected) + credits.
 contract DelegationMarket is ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -41,6 +41,7 @@ contract DelegationMarket is ReentrancyGuardTransient {
         Closed
     }
 
+    /// @dev Packed so a settlement touches four slots.
     struct Session {
         address user;
         Phase phase;
@@ -52,24 +53,24 @@ contract DelegationMarket is ReentrancyGuardTransient {
         uint64 b;
         uint64 l;
         uint64 r;
-        uint64 exploited;
         uint128 rewardScale;
         uint128 eps;
-        uint256 budget;
-        uint256 spent;
-        uint256 reserved; // value of the owed queries not yet delivered, at L tokens each
-        int256 threshold; // per query, 18 decimals
-        int256 exploitUtility;
+        uint128 budget;
+        uint128 spent;
+        uint128 reserved; // value of the owed queries not yet delivered, at L tokens each
+        uint64 exploited;
+        int128 threshold; // per query, 18 decimals
+        int128 exploitUtility;
     }
 
     struct ProviderStats {
-        uint64 explored;
-        uint64 bonusDue;
-        uint64 incentiveDue;
-        uint64 extraAllowed; // 1 when delta_i * B has a fraction: one optional query beyond what is owed
-        uint128 rewardSum;
-        uint128 tokenSum;
-        uint256 paymentSum;
+        uint48 explored;
+        uint48 bonusDue;
+        uint48 incentiveDue;
+        uint8 extraAllowed; // 1 when delta_i * B has a fraction: one optional query beyond what is owed
+        uint96 tokenSum; // reported tokens in exploration (capped at L per query)
+        uint128 rewardSum; // measured reward in exploration
+        uint128 earned; // paid to the provider in this session and not yet collected
     }
 
     /// @notice The plan committed at the end of exploration, as the chain computed it.
@@ -110,6 +111,7 @@ contract DelegationMarket is ReentrancyGuardTransient {
     error UnknownProvider(address provider);
     error UnknownSession(uint256 session);
     error NotUser(uint256 session, address caller);
+    error NotProvider(uint256 session, uint256 index, address caller);
     error WrongPhase(uint256 session, Phase phase);
     error ProviderIndexOutOfRange(uint256 index, uint256 k);
     error ModelOutOfRange(uint256 model, uint256 models);
@@ -160,6 +162,7 @@ contract DelegationMarket is ReentrancyGuardTransient {
         if (k < 2 || k > MAX_PROVIDERS) revert InvalidSession("between 2 and 8 providers");
         if (eps == 0 || eps >= 5e17) revert InvalidSession("eps must be in (0, 1/2)");
         if (l == 0 || rewardScale == 0 || duration == 0) revert InvalidSession("L, rewardScale and duration must be positive");
+        if (budget > type(uint128).max) revert InvalidSession("budget exceeds 2^128");
         for (uint256 i; i < k; ++i) {
             if (_models[providers[i]].length == 0) revert UnknownProvider(providers[i]);
             for (uint256 j; j < i; ++j) if (providers[j] == providers[i]) revert InvalidSession("a provider appears twice");
@@ -177,7 +180,7 @@ contract DelegationMarket is ReentrancyGuardTransient {
         s.l = l;
         s.rewardScale = rewardScale;
         s.eps = eps;
-        s.budget = budget;
+        s.budget = uint128(budget);
         _providers[id] = providers;
         for (uint256 i; i < k; ++i) ++openSessionsOf[providers[i]];
         token.safeTransferFrom(msg.sender, address(this), budget);
@@ -188,7 +191,8 @@ contract DelegationMarket is ReentrancyGuardTransient {
     function topUp(uint256 id, uint256 amount) external nonReentrant {
         Session storage s = _session(id);
         if (s.phase == Phase.Closed) revert WrongPhase(id, s.phase);
-        s.budget += amount;
+        if (uint256(s.budget) + amount > type(uint128).max) revert InvalidSession("budget exceeds 2^128");
+        s.budget += uint128(amount);
         token.safeTransferFrom(msg.sender, address(this), amount);
     }
 
@@ -209,36 +213,51 @@ contract DelegationMarket is ReentrancyGuardTransient {
         Phase phase = s.phase;
         if (phase == Phase.Exploration) {
             _allow(id, index, count, s.b - p.explored);
-            p.explored += uint64(count);
+            p.explored += uint48(count);
+            p.tokenSum += uint96(billed);
             p.rewardSum += uint128(rewardSum);
-            p.tokenSum += uint128(billed);
-            p.paymentSum += payment;
         } else if (phase == Phase.Exploitation) {
             if (index != s.best) revert NotBestProvider(id, index, s.best);
             uint256 inBlock = s.b - (s.exploited % s.b);
             uint256 left = s.r - s.exploited;
             _allow(id, index, count, inBlock < left ? inBlock : left);
             s.exploited += uint64(count);
-            s.exploitUtility += int256(rewardSum) - int256(payment);
+            s.exploitUtility += int128(int256(rewardSum) - int256(payment));
             _checkEarlyStop(id, s);
         } else if (phase == Phase.Bonus) {
             _allow(id, index, count, p.bonusDue);
-            p.bonusDue -= uint64(count);
-            s.reserved -= count * s.l * models[0].tokenPrice;
+            p.bonusDue -= uint48(count);
+            s.reserved -= uint128(count * s.l * models[0].tokenPrice);
             _afterBonus(id, s);
         } else if (phase == Phase.Incentive) {
             uint256 owed = count < p.incentiveDue ? count : p.incentiveDue;
             _allow(id, index, count, p.incentiveDue + p.extraAllowed);
             if (count > owed) p.extraAllowed = 0;
-            p.incentiveDue -= uint64(owed);
-            s.reserved -= owed * s.l * models[0].tokenPrice;
+            p.incentiveDue -= uint48(owed);
+            s.reserved -= uint128(owed * s.l * models[0].tokenPrice);
         } else {
             revert WrongPhase(id, phase);
         }
-        s.spent += payment;
-        if (s.spent + s.reserved > s.budget) revert BudgetTooLow(id, s.spent + s.reserved, s.budget);
-        _credit(provider, payment);
+        uint256 spent = s.spent + payment;
+        if (spent + s.reserved > s.budget) revert BudgetTooLow(id, spent + s.reserved, s.budget);
+        s.spent = uint128(spent);
+        // Kept in the provider's stats slot (no credit slot per settlement); collected with
+        // collectEarnings or when the session closes.
+        p.earned += uint128(payment);
         emit Settled(id, index, phase, count, billed, rewardSum, payment);
+    }
+
+    /// @notice Moves what provider `index` has earned in session `id` so far to its credits (it may
+    /// then withdraw). By the provider, at any time.
+    function collectEarnings(uint256 id, uint256 index) external {
+        Session storage s = _session(id);
+        if (index >= s.k) revert ProviderIndexOutOfRange(index, s.k);
+        address provider = _providers[id][index];
+        if (msg.sender != provider) revert NotProvider(id, index, msg.sender);
+        ProviderStats storage p = _stats[id][index];
+        uint256 amount = p.earned;
+        p.earned = 0;
+        _credit(provider, amount);
     }
 
     /// @notice Commits the plan once every provider has been explored B times (SPEC §3.1), from the
@@ -256,7 +275,7 @@ contract DelegationMarket is ReentrancyGuardTransient {
         _plans[id] = plan;
         s.best = uint8(plan.best);
         s.r = uint64(plan.r);
-        s.threshold = plan.threshold;
+        s.threshold = int128(plan.threshold);
         uint256[] memory bonus = new uint256[](k);
         uint256[] memory incentive = new uint256[](k);
         uint256 reserved;
@@ -270,12 +289,12 @@ contract DelegationMarket is ReentrancyGuardTransient {
                 incentive[i] = exact / 1e18;
                 p.extraAllowed = exact % 1e18 == 0 ? 0 : 1;
             }
-            p.bonusDue = uint64(bonus[i]);
-            p.incentiveDue = uint64(incentive[i]);
+            p.bonusDue = uint48(bonus[i]);
+            p.incentiveDue = uint48(incentive[i]);
             reserved += (bonus[i] + incentive[i]) * s.l * _models[providers[i]][0].tokenPrice;
         }
-        s.reserved = reserved;
         if (s.spent + reserved > s.budget) revert BudgetTooLow(id, s.spent + reserved, s.budget);
+        s.reserved = uint128(reserved);
         s.phase = plan.r > 0 ? Phase.Exploitation : Phase.Bonus;
         emit PlanCommitted(id, plan, bonus, incentive);
     }
@@ -292,17 +311,19 @@ contract DelegationMarket is ReentrancyGuardTransient {
         bool planned = s.phase != Phase.Exploration;
         for (uint256 i; i < s.k; ++i) {
             ProviderStats storage p = _stats[id][i];
+            uint256 value;
             if (planned) {
                 uint256 owed = (s.stoppedEarly ? 0 : uint256(p.bonusDue)) + p.incentiveDue;
-                uint256 value = owed * s.l * _models[providers[i]][0].tokenPrice;
+                value = owed * s.l * _models[providers[i]][0].tokenPrice;
                 p.bonusDue = 0;
                 p.incentiveDue = 0;
                 owedPaid += value;
-                _credit(providers[i], value);
             }
+            _credit(providers[i], value + p.earned);
+            p.earned = 0;
             --openSessionsOf[providers[i]];
         }
-        s.spent += owedPaid;
+        s.spent += uint128(owedPaid);
         s.reserved = 0;
         s.phase = Phase.Closed;
         uint256 refund = s.budget - s.spent;
@@ -359,17 +380,17 @@ contract DelegationMarket is ReentrancyGuardTransient {
         uint256 done = s.exploited;
         if (done % s.b != 0 && done != s.r) return;
         // exploitUtility is the sum over `done` queries, threshold a per-query value: both 18 decimals.
-        if (s.exploitUtility < s.threshold * int256(done)) {
+        if (int256(s.exploitUtility) < int256(s.threshold) * int256(done)) {
             s.stoppedEarly = true;
             // The bonus is owed only if exploitation ran to its end: release its reservation.
             address[] storage providers = _providers[id];
             for (uint256 i; i < s.k; ++i) {
                 ProviderStats storage p = _stats[id][i];
-                s.reserved -= uint256(p.bonusDue) * s.l * _models[providers[i]][0].tokenPrice;
+                s.reserved -= uint128(uint256(p.bonusDue) * s.l * _models[providers[i]][0].tokenPrice);
                 p.bonusDue = 0;
             }
             s.phase = Phase.Incentive;
-            emit StoppedEarly(id, done, s.exploitUtility / int256(done));
+            emit StoppedEarly(id, done, int256(s.exploitUtility) / int256(done));
         } else if (done == s.r) {
             s.phase = Phase.Bonus;
         }
@@ -401,7 +422,7 @@ contract DelegationMarket is ReentrancyGuardTransient {
         plan.r = r > 0 ? uint256(r) / 1e18 : 0;
         plan.m = _m(s);
         // threshold = u2 - (rewardScale + the best's average payment in exploration) * M / 2.
-        int256 bestPayment = int256(_stats[id][plan.best].paymentSum) / b;
+        int256 bestPayment = int256(uint256(_stats[id][plan.best].earned)) / b;
         plan.threshold = plan.secondBestUtility - ((int256(uint256(s.rewardScale)) + bestPayment) * plan.m) / UNIT / 2;
     }
 
@@ -411,7 +432,8 @@ contract DelegationMarket is ReentrancyGuardTransient {
         second = type(int256).min;
         for (uint256 i; i < k; ++i) {
             ProviderStats storage p = _stats[id][i];
-            int256 u = int256(uint256(p.rewardSum)) - int256(p.paymentSum);
+            // Before the plan, what a provider earned is what it was paid in exploration.
+            int256 u = int256(uint256(p.rewardSum)) - int256(uint256(p.earned));
             if (u > top) {
                 second = top;
                 top = u;

@@ -43,12 +43,14 @@ describe("DelegationMarket (SPEC §3.2)", () => {
   }
   const explored1e6 = () => explored(1_000_000);
 
-  /** Every token the market holds is owed: open sessions' budget - spent, and credits. */
+  /** Every token the market holds is owed: open sessions' budget - spent and uncollected earnings, and credits. */
   async function expectConservation(f: Awaited<ReturnType<typeof deployed>>, accounts: string[]) {
     let owed = 0n;
     for (let id = 1n; id <= (await f.market.sessionCount()); id++) {
       const s = await f.market.sessionOf(id);
-      if (Number(s.phase) !== SessionPhase.Closed) owed += s.budget - s.spent;
+      if (Number(s.phase) === SessionPhase.Closed) continue;
+      owed += s.budget - s.spent;
+      for (let i = 0; i < Number(s.k); i++) owed += (await f.market.stats(id, i)).earned;
     }
     for (const a of accounts) owed += await f.market.credits(a);
     expect(await f.token.balanceOf(await f.market.getAddress())).to.equal(owed);
@@ -157,8 +159,10 @@ describe("DelegationMarket (SPEC §3.2)", () => {
     const s = await f.market.sessionOf(f.id);
     expect(s.reserved).to.equal(expected.reduce((a, b) => a + b, 0n));
     const userBefore = await f.market.credits(f.user.address);
+    const earned = await Promise.all([0, 1, 2].map(async (i) => (await f.market.stats(f.id, i)).earned));
+    await expectConservation(f, [f.user.address, ...f.providers.map((p) => p.address)]);
     await expect(f.market.connect(f.user).closeSession(f.id)).to.emit(f.market, "SessionClosed");
-    for (let i = 0; i < 3; i++) expect(await f.market.credits(f.providers[i].address)).to.equal(expected[i] + (await f.market.stats(f.id, i)).paymentSum);
+    for (let i = 0; i < 3; i++) expect(await f.market.credits(f.providers[i].address)).to.equal(expected[i] + earned[i]);
     expect((await f.market.credits(f.user.address)) - userBefore).to.equal(s.budget - s.spent - s.reserved);
     await expectConservation(f, [f.user.address, ...f.providers.map((p) => p.address)]);
     for (const a of [f.user, ...f.providers]) await f.market.connect(a).withdraw();
@@ -242,6 +246,12 @@ describe("DelegationMarket (SPEC §3.2)", () => {
     await expect(f.market.connect(f.user).settle(id, 0, 1, 1, 1, 3)).to.be.revertedWithCustomError(f.market, "ModelOutOfRange").withArgs(3, 3);
     await expect(f.market.connect(f.user).settle(99, 0, 1, 1, 1, 0)).to.be.revertedWithCustomError(f.market, "UnknownSession").withArgs(99);
     await expect(f.market.connect(f.outsider).withdraw()).to.be.revertedWithCustomError(f.market, "NothingToWithdraw").withArgs(f.outsider.address);
+    await f.market.connect(f.user).settle(id, 1, 10, 10_000, toWei(40), 0);
+    await expect(f.market.connect(f.outsider).collectEarnings(id, 1)).to.be.revertedWithCustomError(f.market, "NotProvider").withArgs(id, 1, f.outsider.address);
+    await expect(f.market.connect(f.providers[1]).collectEarnings(id, 5)).to.be.revertedWithCustomError(f.market, "ProviderIndexOutOfRange");
+    await f.market.connect(f.providers[1]).collectEarnings(id, 1);
+    expect(await f.market.credits(f.providers[1].address)).to.equal(10_000n * toWei(5e-4));
+    expect((await f.market.stats(id, 1)).earned).to.equal(0n);
     const factory = new DelegationMarket__factory(f.user);
     await expect(factory.deploy(hre.ethers.ZeroAddress)).to.be.revertedWithCustomError(factory, "ZeroAddress");
     await f.market.connect(f.user).closeSession(id);

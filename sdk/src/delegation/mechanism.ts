@@ -59,8 +59,8 @@ interface Stats {
   utility: number;
   reward: number;
   tokens: number;
-  /** Queries billed at each model (the best provider's most billed model prices the threshold). */
-  billedAt: number[];
+  /** What the user paid (the best provider's average payment prices the threshold). */
+  payment: number;
 }
 
 export class DelegationMechanism {
@@ -86,7 +86,7 @@ export class DelegationMechanism {
     this.B = blockSize(T, eps);
     if (this.K * this.B > T) throw new InvalidInputError(`T = ${T} cannot even explore ${this.K} providers with blocks of ${this.B}`);
     this.random = mulberry32(config.seed);
-    this.stats = providers.map((models) => ({ count: 0, utility: 0, reward: 0, tokens: 0, billedAt: models.map(() => 0) }));
+    this.stats = providers.map(() => ({ count: 0, utility: 0, reward: 0, tokens: 0, payment: 0 }));
     this.extra = providers.map(() => false);
     for (let i = 0; i < this.K; i++) this.queue.push({ provider: i, phase: "exploration", count: this.B });
   }
@@ -121,14 +121,15 @@ export class DelegationMechanism {
       throw new InvalidInputError(`provider ${d.provider} has no model ${outcome.reportedModel}`);
     }
     const tokens = Math.min(outcome.reportedTokens, this.config.L);
-    const utility = outcome.reward - tokens * models[outcome.reportedModel].tokenPrice;
+    const payment = tokens * models[outcome.reportedModel].tokenPrice;
+    const utility = outcome.reward - payment;
     if (d.phase === "exploration") {
       const s = this.stats[d.provider];
       s.count++;
       s.utility += utility;
       s.reward += outcome.reward;
       s.tokens += tokens;
-      s.billedAt[outcome.reportedModel]++;
+      s.payment += payment;
     } else if (d.phase === "exploitation") {
       this.exploitation.count++;
       this.exploitation.utility += utility;
@@ -200,15 +201,16 @@ export class DelegationMechanism {
     const order = stats.map((_, i) => i).sort((a, b) => stats[b].avgUtility - stats[a].avgUtility || a - b);
     const best = order[0];
     const secondBestUtility = stats[order[1]].avgUtility;
-    const bestStats = this.stats[best];
-    const billed = bestStats.billedAt.indexOf(Math.max(...bestStats.billedAt));
+    const avgPayment = this.stats[best].payment / this.stats[best].count;
     const B = this.B;
     const M = T ** -this.config.eps * Math.log(this.K * T);
     const delta1 = delta1Of(providers.flat(), rewardScale, L);
     const delta2 = Math.log(rewardScale);
     const delta3 = stats.reduce((s, st, i) => (i === best ? s : s + providerTerm(st.avgReward, st.avgTokens, L)), 0);
     const R = Math.max(0, Math.floor(T - ((delta1 + 3) * this.K + delta2 + delta3) * B));
-    const threshold = secondBestUtility - ((rewardScale + providers[best][billed].tokenPrice * stats[best].avgTokens) * M) / 2;
+    // pi_best * l_best of SPEC §3.1 as what the user paid the best provider per query in
+    // exploration (the same thing when it bills one model; DelegationMarket computes it so too).
+    const threshold = secondBestUtility - ((rewardScale + avgPayment) * M) / 2;
     const deltas = stats.map((s) => providerDelta(delta1, s.avgReward, s.avgTokens, L));
     const incentive = deltas.map((d) => (d > 0 ? Math.floor(d * B) : 0));
     return { best, secondBestUtility, B, M, delta1, delta2, delta3, R, threshold, incentive, deltas };

@@ -2,13 +2,14 @@
  * `npm run bench`: gas of the ranking market on the embedded network, and the speed and memory of
  * the epoch function against a straightforward implementation. Prints Markdown tables; the
  * figures go to docs/BENCHMARKS.md with the command that produced them.
- *   AGORA_BENCH=gas | jobs | epoch    one part only
+ *   AGORA_BENCH=gas | jobs | delegation | epoch    one part only
  *   AGORA_BENCH_FULL=1         also the slow cases (the reference on 4096 transient peers, ...)
  */
 import { formatTable } from "../sdk/src/format";
 import { rankingGas } from "./gasRanking";
 import { runEpochCase } from "./epoch";
 import { jobMarketGas } from "./gasJobs";
+import { delegationGas } from "./gasDelegation";
 
 const TARGET_MS: Record<number, number> = { 256: 100, 1024: 1000, 4096: 5000 };
 
@@ -72,11 +73,21 @@ async function jobsGas(): Promise<void> {
   console.log(formatTable(["call", "gas"], report.paths.map((p) => [p.path, p.gas]), true));
 }
 
+async function delegationsGas(): Promise<void> {
+  for (const T of [10_000, 1_000_000]) {
+    const r = await delegationGas(T);
+    console.log(`\n## Delegation market gas, a whole session of T = ${T} (${r.settlements} settlements)\n`);
+    console.log(formatTable(["settlements in phase", "count", "min gas", "max gas", "mean gas"], r.perPhase.map((p) => [p.phase, p.count, p.min, p.max, p.mean]), true));
+    console.log(`\nopenSession ${r.overhead.open}, commitPlan ${r.overhead.commitPlan}, closeSession ${r.overhead.close}; the whole session: ${r.total} gas.`);
+  }
+}
+
 async function main(): Promise<void> {
   const only = process.env.AGORA_BENCH;
   const full = process.env.AGORA_BENCH_FULL === "1";
   if (!only || only === "gas") await gas();
   if (!only || only === "jobs") await jobsGas();
+  if (!only || only === "delegation") await delegationsGas();
   if (!only || only === "epoch") epoch(full);
 }
 

@@ -9,6 +9,7 @@ import { runRankingScenario } from "./ranking";
 import { DEFAULT_CABAL, runCabalScenario, summarizeCabal } from "./cabal";
 import { defaultScenarios, runJobSimulation } from "./jobs";
 import { writeEconomicsPlots } from "./economics";
+import { logDeviationTable, runDelegationScenario } from "./delegation";
 import path from "node:path";
 
 async function main(): Promise<void> {
@@ -33,6 +34,11 @@ async function main(): Promise<void> {
   }
   log("The notebook's figures:");
   writeEconomicsPlots(path.resolve(__dirname, "..", "out"), log);
+
+  log("\n== Delegation market: pay for the second-best service ==\n");
+  await runDelegationScenario(treasury, Number(process.env.AGORA_DELEGATION_T ?? 20_000), log);
+  log("\nThe toy game's deviations, simulated (provider 0's strategy against honest others):");
+  logDeviationTable([1e4, 1e5, 1e6], log);
 }
 
 main().catch((error: unknown) => {

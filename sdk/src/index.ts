@@ -93,3 +93,14 @@ export {
 } from "./chain/jobs";
 export type { JobOffer, JobRequest, ResourceOffer, ResourceRequest, MatchTerms, MediatorTerms, MatchView } from "./chain/jobs";
 export { JobCreatorBot, ResourceProviderBot, MediatorBot, SolverBot, MarketIndex } from "./chain/agents";
+
+// delegation
+export { delegationParameters, blockSize, delta1Of, providerDelta, providerTerm } from "./delegation/parameters";
+export type { DelegationConfig, DelegationParameters, ModelSpec } from "./delegation/parameters";
+export { DelegationMechanism } from "./delegation/mechanism";
+export type { Phase as DelegationPhase, Plan as DelegationPlan, Outcome as DelegationOutcome, MechanismConfig } from "./delegation/mechanism";
+export { simulateDelegation, deviationTable, STRATEGIES } from "./delegation/simulate";
+export type { Strategy, SimulationConfig, SimulationResult, DeviationRow } from "./delegation/simulate";
+export { NOTEBOOK_MODELS, NOTEBOOK_OTHERS, toyGame } from "./delegation/toy";
+export { delegationMarket, registerModels, openSession, runDelegationSession, SessionPhase } from "./chain/delegation";
+export type { SessionSummary, SessionProvider, SessionRunConfig } from "./chain/delegation";

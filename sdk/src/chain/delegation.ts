@@ -45,8 +45,8 @@ export interface SessionRequest {
   duration: number;
 }
 
-/** Opens a session, approving the budget; returns its id and block size. */
-export async function openSession(market: DelegationMarket, user: Signer, r: SessionRequest): Promise<{ id: bigint; B: number }> {
+/** Opens a session, approving the budget; returns its id, block size and the gas of the opening. */
+export async function openSession(market: DelegationMarket, user: Signer, r: SessionRequest): Promise<{ id: bigint; B: number; gasUsed: bigint }> {
   const token = AgoraToken__factory.connect(await market.token(), user);
   await (await token.approve(await market.getAddress(), r.budget)).wait();
   const receipt = await (
@@ -54,7 +54,7 @@ export async function openSession(market: DelegationMarket, user: Signer, r: Ses
   ).wait();
   for (const log of receipt!.logs) {
     const parsed = market.interface.parseLog(log);
-    if (parsed?.name === "SessionOpened") return { id: parsed.args.session, B: Number(parsed.args.b) };
+    if (parsed?.name === "SessionOpened") return { id: parsed.args.session, B: Number(parsed.args.b), gasUsed: receipt!.gasUsed };
   }
   throw new AgoraError("openSession emitted no SessionOpened event");
 }
@@ -91,6 +91,8 @@ export interface SessionSummary {
   providerUtility: number[];
   refund: bigint;
   settlements: { phase: SessionPhase; count: number; gasUsed: bigint }[];
+  /** Gas of opening, committing the plan and closing. */
+  overhead: { open: bigint; commitPlan: bigint; close: bigint };
 }
 
 const wei = (x: bigint) => Number(x) / 1e18;
@@ -107,7 +109,7 @@ export async function runDelegationSession(
   config: SessionRunConfig,
 ): Promise<SessionSummary> {
   const addresses = await Promise.all(providers.map((p) => p.signer.getAddress()));
-  const { id, B } = await openSession(market, user, { providers: addresses, T: config.T, eps: config.eps, L: config.L, rewardScale: config.rewardScale, budget: config.budget, duration: config.duration });
+  const { id, B, gasUsed: openGas } = await openSession(market, user, { providers: addresses, T: config.T, eps: config.eps, L: config.L, rewardScale: config.rewardScale, budget: config.budget, duration: config.duration });
   const u = market.connect(user);
   const random = mulberry32(config.seed);
   const delegations = providers.map(() => 0);
@@ -136,7 +138,7 @@ export async function runDelegationSession(
   };
 
   for (let i = 0; i < providers.length; i++) await settle(i, B, "exploration", SessionPhase.Exploration);
-  await (await market.commitPlan(id)).wait();
+  const commitGas = (await (await market.commitPlan(id)).wait())!.gasUsed;
   const chainPlan = await market.planOf(id);
   const best = Number(chainPlan.best);
   plan = {
@@ -191,5 +193,6 @@ export async function runDelegationSession(
     providerUtility,
     refund,
     settlements,
+    overhead: { open: openGas, commitPlan: commitGas, close: receipt!.gasUsed },
   };
 }

@@ -2,6 +2,8 @@ import type { Signer } from "ethers";
 import {
   AgoraToken,
   AgoraToken__factory,
+  CollaborationRound,
+  CollaborationRound__factory,
   DelegationMarket,
   DelegationMarket__factory,
   JobMarket,
@@ -30,6 +32,7 @@ export interface AgoraDeployment {
   ranking: RankingMarket;
   jobs: JobMarket;
   delegation: DelegationMarket;
+  collaboration: CollaborationRound;
   rankingConfig: RankingConfig;
   book: AddressBook;
   /** The file written, if any. */
@@ -59,6 +62,8 @@ export async function deployAgora(deployer: Signer, options: DeployOptions = {})
   await jobs.waitForDeployment();
   const delegation = await new DelegationMarket__factory(deployer).deploy(await token.getAddress());
   await delegation.waitForDeployment();
+  const collaboration = await new CollaborationRound__factory(deployer).deploy(await token.getAddress());
+  await collaboration.waitForDeployment();
   if (admin !== deployerAddress) {
     const adminRole = await token.DEFAULT_ADMIN_ROLE();
     await (await token.grantRole(adminRole, admin)).wait();
@@ -80,9 +85,10 @@ export async function deployAgora(deployer: Signer, options: DeployOptions = {})
       RankingMarket: { address: await ranking.getAddress(), blockNumber: await blockOf(ranking) },
       JobMarket: { address: await jobs.getAddress(), blockNumber: await blockOf(jobs) },
       DelegationMarket: { address: await delegation.getAddress(), blockNumber: await blockOf(delegation) },
+      CollaborationRound: { address: await collaboration.getAddress(), blockNumber: await blockOf(collaboration) },
     },
   };
   const dir = options.addressBookDir === undefined ? DEFAULT_DEPLOYMENTS_DIR : options.addressBookDir;
   const addressBookFile = dir === false ? undefined : writeAddressBook(book, dir);
-  return { token, ranking, jobs, delegation, rankingConfig, book, addressBookFile };
+  return { token, ranking, jobs, delegation, collaboration, rankingConfig, book, addressBookFile };
 }

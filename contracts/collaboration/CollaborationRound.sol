@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+/// @title CollaborationRound
+/// @notice Rounds of collaborative training paid with models (SPEC §4, "Paid with Models"). A
+/// coordinator commits a menu of (contribution, model reward) items and a bond before anyone
+/// joins; parties join by picking an item and posting its collateral, then record their
+/// contribution (hash of the data delivered, amount); the coordinator records the trained model's
+/// commitment and each party's reward (model hash, quality share). Contributors get their
+/// collateral back on delivery; a party that never contributes loses its collateral to the pool,
+/// shared by the contributors; a coordinator that misses its delivery deadline forfeits its bond
+/// to the parties.
+/// @dev Invariant: token.balanceOf(this) == sum over rounds not settled of (bond + collateral
+/// posted) + credits.
+contract CollaborationRound is ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    uint256 public constant MAX_ITEMS = 16;
+    uint256 public constant MAX_PARTIES = 64;
+
+    /// @notice One menu item: contribute at least `contribution` units for a model worth
+    /// `reward` (in the menu's value units, 18 decimals), posting `collateral` tokens.
+    struct Item {
+        uint128 contribution;
+        uint128 reward;
+        uint128 collateral;
+    }
+
+    enum State {
+        None,
+        Open, // joining until joinDeadline, contributing until contributionDeadline
+        Delivered,
+        Failed // the coordinator missed its delivery deadline
+    }
+
+    struct Round {
+        address coordinator;
+        State state;
+        uint64 joinDeadline;
+        uint64 contributionDeadline;
+        uint64 deliveryDeadline;
+        bytes32 menuHash;
+        uint128 bond;
+        uint128 collateral; // posted by the parties, in all
+        bytes32 modelHash;
+    }
+
+    struct Party {
+        bool joined;
+        bool contributed;
+        uint8 item;
+        uint128 amount;
+        bytes32 dataHash;
+        uint128 qualityShare; // of the trained model's value, 18 decimals
+    }
+
+    IERC20 public immutable token;
+    uint256 public roundCount;
+    mapping(uint256 round => Round) private _rounds;
+    mapping(uint256 round => Item[]) private _items;
+    mapping(uint256 round => address[]) private _parties;
+    mapping(uint256 round => mapping(address party => Party)) private _party;
+    mapping(address account => uint256) public credits;
+
+    event RoundCreated(uint256 indexed round, address indexed coordinator, bytes32 menuHash, Item[] items, uint256 bond);
+    event Joined(uint256 indexed round, address indexed party, uint256 item, uint256 collateral);
+    event Contributed(uint256 indexed round, address indexed party, bytes32 dataHash, uint256 amount);
+    event Delivered(uint256 indexed round, bytes32 modelHash, uint256 contributors, uint256 forfeitedCollateral);
+    event Rewarded(uint256 indexed round, address indexed party, bytes32 modelHash, uint256 qualityShare);
+    event CoordinatorDefaulted(uint256 indexed round, uint256 bond, uint256 recipients);
+    event Credited(address indexed account, uint256 amount);
+    event Withdrawn(address indexed account, uint256 amount);
+
+    error ZeroAddress();
+    error InvalidMenu(string reason);
+    error InvalidDeadlines();
+    error UnknownRound(uint256 round);
+    error WrongState(uint256 round, State state);
+    error UnknownItem(uint256 round, uint256 item, uint256 items);
+    error AlreadyJoined(uint256 round, address party);
+    error NotJoined(uint256 round, address party);
+    error AlreadyContributed(uint256 round, address party);
+    error ContributionTooSmall(uint256 round, uint256 need, uint256 got);
+    error RoundFull(uint256 round, uint256 max);
+    error TooLate(uint256 round, uint256 deadline, uint256 now_);
+    error TooEarly(uint256 round, uint256 deadline, uint256 now_);
+    error NotCoordinator(uint256 round, address caller);
+    error WrongShareCount(uint256 round, uint256 given, uint256 parties);
+    error ShareTooLarge(uint256 round, address party, uint256 share);
+    error NothingToWithdraw(address account);
+
+    constructor(IERC20 token_) {
+        if (address(token_) == address(0)) revert ZeroAddress();
+        token = token_;
+    }
+
+    /// @notice Creates a round with its menu and posts the coordinator's `bond`.
+    /// Items must be ordered by contribution (ascending); deadlines must follow each other.
+    function createRound(Item[] calldata items, uint256 bond, uint64 joinDeadline, uint64 contributionDeadline, uint64 deliveryDeadline)
+        external
+        nonReentrant
+        returns (uint256 id)
+    {
+        if (items.length == 0 || items.length > MAX_ITEMS) revert InvalidMenu("between 1 and 16 items");
+        for (uint256 i = 1; i < items.length; ++i) {
+            if (items[i].contribution < items[i - 1].contribution) revert InvalidMenu("contributions must not decrease");
+        }
+        if (!(block.timestamp < joinDeadline && joinDeadline <= contributionDeadline && contributionDeadline < deliveryDeadline)) {
+            revert InvalidDeadlines();
+        }
+        id = ++roundCount;
+        Round storage r = _rounds[id];
+        r.coordinator = msg.sender;
+        r.state = State.Open;
+        r.joinDeadline = joinDeadline;
+        r.contributionDeadline = contributionDeadline;
+        r.deliveryDeadline = deliveryDeadline;
+        r.menuHash = keccak256(abi.encode(items));
+        r.bond = uint128(bond);
+        for (uint256 i; i < items.length; ++i) _items[id].push(items[i]);
+        token.safeTransferFrom(msg.sender, address(this), bond);
+        emit RoundCreated(id, msg.sender, r.menuHash, items, bond);
+    }
+
+    /// @notice Joins round `id` with menu item `item`, posting its collateral.
+    function join(uint256 id, uint256 item) external nonReentrant {
+        Round storage r = _open(id);
+        if (block.timestamp > r.joinDeadline) revert TooLate(id, r.joinDeadline, block.timestamp);
+        Item[] storage items = _items[id];
+        if (item >= items.length) revert UnknownItem(id, item, items.length);
+        Party storage p = _party[id][msg.sender];
+        if (p.joined) revert AlreadyJoined(id, msg.sender);
+        if (_parties[id].length >= MAX_PARTIES) revert RoundFull(id, MAX_PARTIES);
+        p.joined = true;
+        p.item = uint8(item);
+        _parties[id].push(msg.sender);
+        uint256 collateral = items[item].collateral;
+        r.collateral += uint128(collateral);
+        token.safeTransferFrom(msg.sender, address(this), collateral);
+        emit Joined(id, msg.sender, item, collateral);
+    }
+
+    /// @notice Records the caller's contribution: the hash of the data delivered and its amount
+    /// (at least its item's contribution), before the contribution deadline.
+    function contribute(uint256 id, bytes32 dataHash, uint256 amount) external {
+        Round storage r = _open(id);
+        if (block.timestamp > r.contributionDeadline) revert TooLate(id, r.contributionDeadline, block.timestamp);
+        Party storage p = _party[id][msg.sender];
+        if (!p.joined) revert NotJoined(id, msg.sender);
+        if (p.contributed) revert AlreadyContributed(id, msg.sender);
+        uint256 need = _items[id][p.item].contribution;
+        if (amount < need) revert ContributionTooSmall(id, need, amount);
+        p.contributed = true;
+        p.amount = uint128(amount);
+        p.dataHash = dataHash;
+        emit Contributed(id, msg.sender, dataHash, amount);
+    }
+
+    /// @notice The coordinator delivers, after the contribution deadline and by the delivery
+    /// deadline: the trained model's commitment and each party's quality share (in join order; 0
+    /// for a party that did not contribute). Contributors get their collateral back and share the
+    /// forfeited collateral of the others; the coordinator gets its bond back.
+    function deliver(uint256 id, bytes32 modelHash, uint128[] calldata qualityShares) external {
+        Round storage r = _open(id);
+        if (msg.sender != r.coordinator) revert NotCoordinator(id, msg.sender);
+        if (block.timestamp <= r.contributionDeadline) revert TooEarly(id, r.contributionDeadline, block.timestamp);
+        if (block.timestamp > r.deliveryDeadline) revert TooLate(id, r.deliveryDeadline, block.timestamp);
+        address[] storage parties = _parties[id];
+        if (qualityShares.length != parties.length) revert WrongShareCount(id, qualityShares.length, parties.length);
+        r.state = State.Delivered;
+        r.modelHash = modelHash;
+        (uint256 contributors, uint256 forfeited) = _tally(id);
+        for (uint256 i; i < parties.length; ++i) {
+            Party storage p = _party[id][parties[i]];
+            if (!p.contributed) continue;
+            if (qualityShares[i] > 1e18) revert ShareTooLarge(id, parties[i], qualityShares[i]);
+            p.qualityShare = qualityShares[i];
+            emit Rewarded(id, parties[i], modelHash, qualityShares[i]);
+        }
+        _settle(id, contributors, forfeited, 0);
+        _credit(r.coordinator, r.bond);
+        emit Delivered(id, modelHash, contributors, forfeited);
+    }
+
+    /// @notice After the delivery deadline without a delivery, anyone settles the round: the
+    /// coordinator's bond goes to the contributors (to every party if none contributed), the
+    /// contributors get their collateral back and share the others'.
+    function claimDefault(uint256 id) external {
+        Round storage r = _open(id);
+        if (block.timestamp <= r.deliveryDeadline) revert TooEarly(id, r.deliveryDeadline, block.timestamp);
+        r.state = State.Failed;
+        (uint256 contributors, uint256 forfeited) = _tally(id);
+        uint256 recipients = contributors > 0 ? contributors : _parties[id].length;
+        if (recipients == 0) _credit(r.coordinator, r.bond);
+        _settle(id, contributors, forfeited, recipients > 0 ? r.bond : 0);
+        emit CoordinatorDefaulted(id, r.bond, recipients);
+    }
+
+    /// @notice Sends the caller everything credited to it.
+    function withdraw() external nonReentrant {
+        uint256 amount = credits[msg.sender];
+        if (amount == 0) revert NothingToWithdraw(msg.sender);
+        credits[msg.sender] = 0;
+        emit Withdrawn(msg.sender, amount);
+        token.safeTransfer(msg.sender, amount);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    function roundOf(uint256 id) external view returns (Round memory) {
+        return _round(id);
+    }
+
+    function itemsOf(uint256 id) external view returns (Item[] memory) {
+        return _items[id];
+    }
+
+    function partiesOf(uint256 id) external view returns (address[] memory) {
+        return _parties[id];
+    }
+
+    function partyOf(uint256 id, address account) external view returns (Party memory) {
+        return _party[id][account];
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    function _round(uint256 id) private view returns (Round storage r) {
+        r = _rounds[id];
+        if (r.state == State.None) revert UnknownRound(id);
+    }
+
+    function _open(uint256 id) private view returns (Round storage r) {
+        r = _round(id);
+        if (r.state != State.Open) revert WrongState(id, r.state);
+    }
+
+    /// @dev Contributors, and the collateral the others forfeit.
+    function _tally(uint256 id) private view returns (uint256 contributors, uint256 forfeited) {
+        address[] storage parties = _parties[id];
+        Item[] storage items = _items[id];
+        for (uint256 i; i < parties.length; ++i) {
+            Party storage p = _party[id][parties[i]];
+            if (p.contributed) ++contributors;
+            else forfeited += items[p.item].collateral;
+        }
+    }
+
+    /// @dev Returns contributors' collateral and shares `forfeited + bond` among the recipients
+    /// (the contributors, or every party when none contributed); the remainder of the division
+    /// goes to the first recipient so nothing is left behind.
+    function _settle(uint256 id, uint256 contributors, uint256 forfeited, uint256 bond) private {
+        address[] storage parties = _parties[id];
+        Item[] storage items = _items[id];
+        uint256 recipients = contributors > 0 ? contributors : parties.length;
+        uint256 pot = forfeited + bond;
+        if (recipients == 0) return;
+        uint256 each = pot / recipients;
+        uint256 remainder = pot - each * recipients;
+        for (uint256 i; i < parties.length; ++i) {
+            Party storage p = _party[id][parties[i]];
+            bool recipient = contributors > 0 ? p.contributed : true;
+            // A contributor's own collateral comes back; everyone else's is in the pot.
+            uint256 amount = p.contributed ? items[p.item].collateral : 0;
+            if (recipient) {
+                amount += each + remainder;
+                remainder = 0;
+            }
+            _credit(parties[i], amount);
+        }
+    }
+
+    function _credit(address account, uint256 amount) private {
+        if (amount == 0) return;
+        credits[account] += amount;
+        emit Credited(account, amount);
+    }
+}

@@ -2,7 +2,7 @@
  * `npm run bench`: gas of the ranking market on the embedded network, and the speed and memory of
  * the epoch function against a straightforward implementation. Prints Markdown tables; the
  * figures go to docs/BENCHMARKS.md with the command that produced them.
- *   AGORA_BENCH=gas | jobs | delegation | epoch    one part only
+ *   AGORA_BENCH=gas | jobs | delegation | epoch | collaboration    one part only
  *   AGORA_BENCH_FULL=1         also the slow cases (the reference on 4096 transient peers, ...)
  */
 import { formatTable } from "../sdk/src/format";
@@ -10,6 +10,7 @@ import { rankingGas } from "./gasRanking";
 import { runEpochCase } from "./epoch";
 import { jobMarketGas } from "./gasJobs";
 import { delegationGas } from "./gasDelegation";
+import { COMPOSITION_BUDGET, solverTiming } from "./collaboration";
 
 const TARGET_MS: Record<number, number> = { 256: 100, 1024: 1000, 4096: 5000 };
 
@@ -82,6 +83,18 @@ async function delegationsGas(): Promise<void> {
   }
 }
 
+function collaborationSolver(): void {
+  console.log("\n## Collaboration solver: solveContract time by number of types I and parties N\n");
+  const rows: (string | number)[][] = [];
+  for (let types = 2; types <= 6; types++) {
+    for (const N of [10, 25, 50, 100]) {
+      const t = solverTiming(types, N);
+      rows.push([types, N, t.compositions, t.ms === undefined ? `skipped (> ${COMPOSITION_BUDGET} compositions)` : t.ms.toFixed(0), t.expectedAccuracy?.toFixed(4) ?? ""]);
+    }
+  }
+  console.log(formatTable(["types I", "N", "compositions", "ms", "expected accuracy"], rows, true));
+}
+
 async function main(): Promise<void> {
   const only = process.env.AGORA_BENCH;
   const full = process.env.AGORA_BENCH_FULL === "1";
@@ -89,6 +102,7 @@ async function main(): Promise<void> {
   if (!only || only === "jobs") await jobsGas();
   if (!only || only === "delegation") await delegationsGas();
   if (!only || only === "epoch") epoch(full);
+  if (!only || only === "collaboration") collaborationSolver();
 }
 
 main().catch((error: unknown) => {

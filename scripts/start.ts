@@ -10,6 +10,7 @@ import { DEFAULT_CABAL, runCabalScenario, summarizeCabal } from "./cabal";
 import { defaultScenarios, runJobSimulation } from "./jobs";
 import { writeEconomicsPlots } from "./economics";
 import { logDeviationTable, runDelegationScenario } from "./delegation";
+import { runCollaborationScenario } from "./collaboration";
 import path from "node:path";
 
 async function main(): Promise<void> {
@@ -39,6 +40,9 @@ async function main(): Promise<void> {
   await runDelegationScenario(treasury, Number(process.env.AGORA_DELEGATION_T ?? 20_000), log);
   log("\nThe toy game's deviations, simulated (provider 0's strategy against honest others):");
   logDeviationTable([1e4, 1e5, 1e6], log);
+
+  log("\n== Collaboration contracts: a menu of (contribution, model reward) for parties with private costs ==\n");
+  await runCollaborationScenario(treasury, log, path.resolve(__dirname, "..", "out"));
 }
 
 main().catch((error: unknown) => {

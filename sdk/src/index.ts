@@ -104,3 +104,10 @@ export type { Strategy, SimulationConfig, SimulationResult, DeviationRow } from 
 export { NOTEBOOK_MODELS, NOTEBOOK_OTHERS, toyGame } from "./delegation/toy";
 export { delegationMarket, registerModels, openSession, runDelegationSession, SessionPhase } from "./chain/delegation";
 export type { SessionSummary, SessionProvider, SessionRunConfig } from "./chain/delegation";
+
+// collaboration contracts
+export { accuracy, accuracySlope, valuation, outsideOption, expectations, VALUE_SCALE } from "./collaboration/model";
+export type { Expectations } from "./collaboration/model";
+export { solveContract, solveCompleteInformation, informationRent, realizedReward, InfeasibleContractError } from "./collaboration/solve";
+export type { ContractConfig, Contract as CollaborationContract, Binding } from "./collaboration/solve";
+export { collaborationRound, menuOf, createRound, joinRound, RoundState } from "./chain/collaboration";

@@ -3,7 +3,7 @@ import * as sdk from "../../sdk/src";
 
 describe("SDK entry point", () => {
   it("exports the stable names of SPEC §6 as functions", () => {
-    for (const name of ["computeEpoch", "cabalDecay", "NDU", "maxNonDeterminismGain", "delegationParameters"] as const) expect(sdk[name]).to.be.a("function");
+    for (const name of ["computeEpoch", "cabalDecay", "NDU", "maxNonDeterminismGain", "delegationParameters", "solveContract"] as const) expect(sdk[name]).to.be.a("function");
     expect(sdk.maxNonDeterminismGain(4, 0, 1, 1).p1).to.be.closeTo(0.8, 1e-12);
     expect(sdk.cabalDecay(0.49, 0.1, 100, 1)).to.deep.equal([0.4891094401482484]);
   });

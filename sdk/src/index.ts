@@ -9,7 +9,7 @@ export { formatTable, formatTokens, formatPercent } from "./format";
 export { computeEpoch } from "./ranking/epoch";
 export type { EpochInput, EpochParams, EpochResult } from "./ranking/epoch";
 export { cabalDecay, cabalDecayClipped } from "./ranking/cabal";
-export { normalizeRow, packRow, unpackRow, unpackRows, sparseRow, emaWeight, wordsFor, ROW_TOTAL } from "./ranking/weights";
+export { normalizeRow, packRow, unpackRow, unpackRows, sparseRow, emaWeight, wordsFor, ROW_TOTAL, weightsFromFloats, parseWeightsFile } from "./ranking/weights";
 export { buildEmissionTree, EMISSION_LEAF_ENCODING } from "./ranking/merkle";
 export type { EmissionTree } from "./ranking/merkle";
 export { resultCommitment } from "./ranking/commitment";

@@ -68,7 +68,7 @@ describe("e2e: the validator command against a hardhat node", function () {
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), "agora-none-"));
     const none = await runCli(["--rpc", node.url, "--deployments", empty, "validator"], { AGORA_PRIVATE_KEY: node.wallet(1).privateKey });
     expect(none.code).to.equal(1);
-    expect(none.stderr.trim()).to.equal(`agora: no Agora deployment for chain 31337: ${path.join(empty, "31337.json")} does not exist (deploy first)`);
+    expect(none.stderr.trim()).to.equal(`agora: no Agora deployment for chain 31337 in ${empty}: run \`agora deploy\` (or pass --deployments DIR)`);
 
     const stale = fs.mkdtempSync(path.join(os.tmpdir(), "agora-stale-"));
     const ghost = "0x000000000000000000000000000000000000dEaD";
@@ -79,7 +79,7 @@ describe("e2e: the validator command against a hardhat node", function () {
     );
 
     const noKey = await runCli(["--rpc", node.url, "--deployments", dir, "validator"], { AGORA_PRIVATE_KEY: "" });
-    expect(noKey.stderr.trim()).to.equal("agora: no wallet: pass --private-key or set AGORA_PRIVATE_KEY");
+    expect(noKey.stderr.trim()).to.equal("agora: no wallet: pass --wallet NAME (see `agora wallet list`) or --private-key HEX, or set AGORA_PRIVATE_KEY");
   });
 
   it("explains in one line a wallet with no stake, and an unreachable node", async () => {

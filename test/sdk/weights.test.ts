@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { InvalidInputError } from "../../sdk/src/errors";
-import { emaWeight, normalizeRow, packRow, ROW_TOTAL, sparseRow, unpackRow, unpackRows, wordsFor } from "../../sdk/src/ranking/weights";
+import { emaWeight, normalizeRow, packRow, parseWeightsFile, ROW_TOTAL, sparseRow, unpackRow, unpackRows, weightsFromFloats, wordsFor } from "../../sdk/src/ranking/weights";
 
 const WAD = 10n ** 18n;
 const rowArb = fc
@@ -93,5 +93,40 @@ describe("SDK weights", () => {
     expect(emaWeight(100, 200, WAD)).to.equal(200);
     expect(emaWeight(100, 200, WAD / 2n)).to.equal(150);
     expect(emaWeight(65535, 0, (3n * WAD) / 10n)).to.equal(45874);
+  });
+});
+
+describe("weights from a file of floats (the CLI's set-weights)", () => {
+  it("scales floats to a stored row that sums to 65535 and keeps every non-zero weight", () => {
+    expect(weightsFromFloats([0.2, 0.8])).to.deep.equal([13107, 52428]);
+    const tiny = weightsFromFloats([1e-9, 1, 0, 3]);
+    expect(tiny.reduce((a, b) => a + b, 0)).to.equal(65535);
+    expect(tiny[0]).to.equal(1);
+    expect(tiny[2]).to.equal(0);
+    expect(tiny[3]).to.be.closeTo(3 * tiny[1], 3);
+    expect(weightsFromFloats([5, 5])).to.deep.equal(weightsFromFloats([0.5, 0.5]));
+  });
+
+  it("names bad weights", () => {
+    expect(() => weightsFromFloats([0, 0])).to.throw(InvalidInputError, "every weight of the row is zero");
+    expect(() => weightsFromFloats([1, -1])).to.throw(InvalidInputError, "weight of uid 1 is -1");
+    expect(() => weightsFromFloats([1, NaN])).to.throw(InvalidInputError, "weight of uid 1 is NaN");
+  });
+
+  it("reads JSON arrays, objects, {uid, weight} lists and CSV with or without a header", () => {
+    expect(parseWeightsFile("[0.5, 0, 1]")).to.deep.equal([0.5, 0, 1]);
+    expect(parseWeightsFile('{"2": 1, "0": 0.25}', 4)).to.deep.equal([0.25, 0, 1, 0]);
+    expect(parseWeightsFile('[{"uid": 1, "weight": 3}]')).to.deep.equal([0, 3]);
+    expect(parseWeightsFile("uid,weight\n0,1\n2,0.5\n")).to.deep.equal([1, 0, 0.5]);
+    expect(parseWeightsFile("1, 2\r\n0, 4")).to.deep.equal([4, 2]);
+  });
+
+  it("names a bad file: duplicates, unknown peers, bad numbers, bad lines, bad JSON", () => {
+    expect(() => parseWeightsFile("0,1\n0,2")).to.throw(InvalidInputError, "uid 0 appears twice");
+    expect(() => parseWeightsFile("[1, 2, 3]", 2)).to.throw(InvalidInputError, "uid 2 is not a peer: there are 2 peers");
+    expect(() => parseWeightsFile("0,abc")).to.throw(InvalidInputError, "the weight of uid 0 is NaN");
+    expect(() => parseWeightsFile("0,1,2")).to.throw(InvalidInputError, 'line 1 of the weights file: expected "uid,weight"');
+    expect(() => parseWeightsFile("{nope")).to.throw(InvalidInputError, "the weights file is not valid JSON");
+    expect(() => parseWeightsFile("-1,2")).to.throw(InvalidInputError, "uid -1 is not a non-negative integer");
   });
 });

@@ -1,57 +1,37 @@
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
 import { AgoraError } from "../errors";
 import { DEFAULT_DEPLOYMENTS_DIR } from "../chain/addressBook";
-import { formatEpochReport, rankingMarket, runValidator, ValidatorError } from "../chain/ranking";
-import { CliError, connect, walletFromKey } from "./connect";
+import { ValidatorError } from "../chain/ranking";
 import { decodeRevert } from "../chain/revert";
+import { CliError } from "./connect";
+import { CliContext } from "./context";
+import { walletCommands } from "./commands/wallet";
+import { devnetCommands } from "./commands/devnet";
+import { rankingCommands } from "./commands/ranking";
 
-const integer = (name: string) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
-  return n;
-};
-
-/** The `agora` command line. `argv` as in process.argv. */
+/**
+ * The `agora` command line. `argv` as in process.argv. Exit status: 0 success, 1 an error (printed
+ * as one line `agora: ...`), 2 a usage error.
+ */
 export async function main(argv: string[], out: (line: string) => void = console.log): Promise<number> {
   const program = new Command()
     .name("agora")
     .description("Agora: an on-chain market for machine intelligence")
     .option("--rpc <url>", "JSON-RPC endpoint", process.env.AGORA_RPC_URL ?? "http://127.0.0.1:8545")
     .option("--deployments <dir>", "folder of address books (<chainId>.json)", DEFAULT_DEPLOYMENTS_DIR)
-    .option("--private-key <hex>", "wallet key (default: AGORA_PRIVATE_KEY)")
+    .option("--keystore <dir>", "folder of wallet keystores (default: AGORA_KEYSTORE or ~/.agora/wallets)")
+    .option("--wallet <name>", "act as this keystore wallet (password: AGORA_PASSWORD or asked)")
+    .option("--private-key <hex>", "act as this key instead (default: AGORA_PRIVATE_KEY)")
+    .option("--json", "print results as JSON lines, for scripts")
     .exitOverride();
-
-  program
-    .command("validator")
-    .description("validate ranking epochs for one wallet until stopped: compute, commit, reveal, claim")
-    .option("--epochs <n>", "stop after reporting this many epochs", integer("--epochs"))
-    .option("--from-epoch <e>", "first epoch to serve (default: the oldest still open)", integer("--from-epoch"))
-    .option("--poll <ms>", "how often to look for a new block", integer("--poll"), 1000)
-    .action(async (opts: { epochs?: number; fromEpoch?: number; poll: number }) => {
-      const global = program.opts<{ rpc: string; deployments: string; privateKey?: string }>();
-      const { provider, chainId, book } = await connect(global.rpc, global.deployments);
-      const wallet = walletFromKey(global.privateKey ?? process.env.AGORA_PRIVATE_KEY, provider);
-      const market = rankingMarket(book, wallet);
-      const controller = new AbortController();
-      const stop = () => controller.abort();
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
-      out(`validator ${wallet.address} on chain ${chainId}, ranking market ${await market.getAddress()}`);
-      try {
-        await runValidator(market, wallet, {
-          epochs: opts.epochs,
-          fromEpoch: opts.fromEpoch,
-          pollMs: opts.poll,
-          signal: controller.signal,
-          onReport: (r) => out(formatEpochReport(r)),
-          onRetry: (epoch, reason) => out(`epoch ${epoch}: transaction reverted (${reason}); retrying at the next block`),
-        });
-      } finally {
-        process.off("SIGINT", stop);
-        process.off("SIGTERM", stop);
-      }
-      out(controller.signal.aborted ? "stopped" : "done");
-    });
+  const ctx = new CliContext(program, out);
+  walletCommands(program, ctx);
+  devnetCommands(program, ctx);
+  rankingCommands(program, ctx);
+  program.commands.forEach(function override(c: Command): void {
+    c.exitOverride();
+    c.commands.forEach(override);
+  });
 
   try {
     await program.parseAsync(argv);

@@ -124,3 +124,72 @@ export function sparseRow(values: ArrayLike<number>): { uids: number[]; values: 
   }
   return { uids, values: vals };
 }
+
+/**
+ * A row of non-negative float weights (any scale) to the uint16 row `setWeights` stores: scaled
+ * so the largest weight is 65535, rounded, every non-zero weight kept at one unit or more, then
+ * normalized to sum 65535 (`normalizeRow`). No non-zero weight is ever dropped.
+ */
+export function weightsFromFloats(values: ArrayLike<number>): number[] {
+  let max = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!Number.isFinite(v) || v < 0) throw new InvalidInputError(`weight of uid ${i} is ${v}: weights are finite and non-negative`);
+    if (v > max) max = v;
+  }
+  if (max === 0) throw new InvalidInputError("every weight of the row is zero: at least one must be non-zero");
+  const ints = Array.from(values, (v) => (v === 0 ? 0 : Math.max(1, Math.round((v / max) * ROW_TOTAL))));
+  return normalizeRow(ints);
+}
+
+/**
+ * Parses a weights file: JSON (a dense array of numbers, an object {uid: weight}, or an array of
+ * {uid, weight}) or CSV lines "uid,weight" (a header line is allowed). Returns a dense row of
+ * `n` entries (n = the largest uid + 1 if not given).
+ */
+export function parseWeightsFile(text: string, n?: number): number[] {
+  const pairs: [number, number][] = [];
+  const trimmed = text.trim();
+  if (trimmed.startsWith("[") || trimmed.startsWith("{")) {
+    let data: unknown;
+    try {
+      data = JSON.parse(trimmed);
+    } catch (error) {
+      throw new InvalidInputError(`the weights file is not valid JSON: ${(error as Error).message}`);
+    }
+    if (Array.isArray(data) && data.every((x) => typeof x === "number")) data.forEach((w, uid) => pairs.push([uid, w as number]));
+    else if (Array.isArray(data)) {
+      for (const entry of data) {
+        const e = entry as { uid?: unknown; weight?: unknown };
+        if (typeof e?.uid !== "number" || typeof e?.weight !== "number") throw new InvalidInputError("each entry of a JSON weights array must be a number or {uid, weight}");
+        pairs.push([e.uid, e.weight]);
+      }
+    } else {
+      for (const [k, w] of Object.entries(data as Record<string, unknown>)) {
+        if (typeof w !== "number") throw new InvalidInputError(`the weight of uid ${k} is not a number`);
+        pairs.push([Number(k), w]);
+      }
+    }
+  } else {
+    trimmed.split(/\r?\n/).forEach((line, i) => {
+      const cells = line.split(",").map((c) => c.trim());
+      if (line.trim() === "" || (i === 0 && Number.isNaN(Number(cells[0])))) return;
+      if (cells.length !== 2) throw new InvalidInputError(`line ${i + 1} of the weights file: expected "uid,weight"`);
+      pairs.push([Number(cells[0]), Number(cells[1])]);
+    });
+  }
+  const seen = new Set<number>();
+  for (const [uid, w] of pairs) {
+    if (!Number.isInteger(uid) || uid < 0) throw new InvalidInputError(`uid ${uid} is not a non-negative integer`);
+    if (seen.has(uid)) throw new InvalidInputError(`uid ${uid} appears twice in the weights file`);
+    if (!Number.isFinite(w) || w < 0) throw new InvalidInputError(`the weight of uid ${uid} is ${w}: weights are finite and non-negative`);
+    seen.add(uid);
+  }
+  const size = n ?? Math.max(-1, ...pairs.map(([u]) => u)) + 1;
+  const row = new Array<number>(size).fill(0);
+  for (const [uid, w] of pairs) {
+    if (uid >= size) throw new InvalidInputError(`uid ${uid} is not a peer: there are ${size} peers`);
+    row[uid] = w;
+  }
+  return row;
+}

@@ -85,6 +85,70 @@ describe("e2e: the agora CLI with keystore wallets against a hardhat node", func
     expect(s.account.uid).to.equal(0);
   });
 
+  it("runs a job with a dispute and a job that times out, every role from its own keystore wallet", async () => {
+    const book = readAddressBook(31337, deployments);
+    const token = AgoraToken__factory.connect(book.contracts.AgoraToken.address, node.provider);
+    const market = book.contracts.JobMarket.address;
+    const roles = ["jc", "rp", "med", "solver"];
+    const address: Record<string, string> = {};
+    for (const role of roles) {
+      const created = await agora(["--json", "wallet", "new", role]);
+      address[role] = json(created.stdout).address;
+      expect((await agora(["--wallet", role, "faucet", "--tokens", "1000"])).code).to.equal(0);
+    }
+    const as = (role: string, args: string[]) => agora(["--wallet", role, "--json", "jobs", ...args]);
+    const ok = async (role: string, args: string[]) => {
+      const r = await as(role, args);
+      expect(r.code, `${role} ${args.join(" ")}: ${r.stderr}`).to.equal(0);
+      return json(r.stdout);
+    };
+    const supply = async () => (await Promise.all([...roles.map((r) => token.balanceOf(address[r])), token.balanceOf(market)])).reduce((a, b) => a + b, 0n);
+    const before = await supply();
+    const spend = Object.fromEntries(await Promise.all(roles.map(async (r) => [r, await token.balanceOf(address[r])])));
+
+    await ok("med", ["mediator-register", "--n", "3", "--pr", "0.5", "--ndpr", "1", "--jc-price", "2", "--rp-price", "3", "--bond", "50", "--deposit", "500"]);
+    const job = ["--program", "sha256-chain", "--input", "hello agora"];
+    const posted = await ok("jc", ["post-job", "--mediator", address.med, "--price", "100", "--match-fee", "5", ...job]);
+    await ok("rp", ["post-offer", "--price", "80", "--match-fee", "4", "--deposit", "200", "--mediators", address.med]);
+    const solved = await ok("solver", ["solve"]);
+    expect(solved.matches).to.have.length(1);
+    const id = String(solved.matches[0].matchId);
+    expect(String(solved.matches[0].jobId)).to.equal(String(posted.jobId));
+
+    const wrongJob = await as("rp", ["post-result", id, "--program", "sha256-chain", "--input", "another job"]);
+    expect(wrongJob.stderr.trim()).to.match(/^agora: the program and input given are not the job of match \d+ \(its spec hash is 0x[0-9a-f]{64}\): ask the job creator for them$/);
+    await ok("rp", ["post-result", id, ...job]);
+    await ok("jc", ["reject", id]);
+    const verdict = await ok("med", ["mediate", id, ...job]);
+    expect(verdict.verdict).to.equal("JobCreatorWrong");
+    // The mediator was paid its share (D - P = 50) when its verdict closed the match; JC and RP claim theirs.
+    expect((await ok("jc", ["claim", id])).paid).to.equal(parseEther("300").toString()); // N
+    expect((await ok("rp", ["claim", id])).paid).to.equal(parseEther("350").toString()); // 2P + D
+    const again = await as("med", ["claim", id]);
+    expect(again.stderr.trim()).to.equal(`agora: the transaction reverted: NothingToClaim(${id}, ${address.med})`);
+    const earned = await ok("med", ["withdraw"]);
+    expect(earned.earnings).to.equal(parseEther("5").toString()); // both availability prices
+    const show = await ok("jc", ["show", id]);
+    expect(show.state).to.equal("Closed");
+
+    // A second job whose RP never posts a result: anyone times it out after the result time.
+    await ok("jc", ["post-job", "--mediator", address.med, "--price", "100", "--result-time", "60", "--program", "coin-flip", "--input", "x", "--p1", "0.9"]);
+    await ok("rp", ["post-offer", "--price", "80", "--deposit", "200", "--mediators", address.med]);
+    const second = String((await ok("solver", ["solve"])).matches[0].matchId);
+    const early = await as("solver", ["timeout", second]);
+    expect(early.stderr.trim()).to.match(new RegExp(`^agora: match ${second} is AwaitingResult until .*: it has not timed out yet$`));
+    await node.provider.send("evm_increaseTime", [120]);
+    await node.provider.send("evm_mine", []);
+    expect((await ok("solver", ["timeout", second])).verdict).to.equal("ResultTimeout");
+
+    // Tokens only moved among these wallets and the market; the first job's money is out.
+    expect(await supply()).to.equal(before);
+    const after = Object.fromEntries(await Promise.all(roles.map(async (r) => [r, await token.balanceOf(address[r])])));
+    expect(after.solver - spend.solver).to.equal(parseEther("9")); // both match fees of the first job, paid at match
+    // The JC lost the dispute: it paid for the job and the mediation, so it has less than it began with.
+    expect(after.jc < spend.jc).to.equal(true);
+  });
+
   it("says in one line what went wrong and how to fix it", async () => {
     const wrong = await agora(["--wallet", "alice", "status"], { AGORA_PASSWORD: "wrong" });
     expect(wrong.code).to.equal(1);

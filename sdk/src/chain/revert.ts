@@ -1,7 +1,20 @@
 import { Interface, isError } from "ethers";
-import { AgoraToken__factory, RankingMarket__factory } from "../../../typechain-types";
+import {
+  AgoraToken__factory,
+  CollaborationRound__factory,
+  DelegationMarket__factory,
+  JobMarket__factory,
+  RankingMarket__factory,
+} from "../../../typechain-types";
 
-const INTERFACES: Interface[] = [RankingMarket__factory.createInterface(), AgoraToken__factory.createInterface()];
+/** Every Agora contract's errors (and the token's, OpenZeppelin's ERC-20 errors among them). */
+const INTERFACES: Interface[] = [
+  RankingMarket__factory.createInterface(),
+  JobMarket__factory.createInterface(),
+  DelegationMarket__factory.createInterface(),
+  CollaborationRound__factory.createInterface(),
+  AgoraToken__factory.createInterface(),
+];
 
 /** The revert data carried by an ethers error, if any. */
 export function revertData(error: unknown): string | undefined {

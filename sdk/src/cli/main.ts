@@ -8,6 +8,7 @@ import { CliContext } from "./context";
 import { walletCommands } from "./commands/wallet";
 import { devnetCommands } from "./commands/devnet";
 import { rankingCommands } from "./commands/ranking";
+import { jobCommands } from "./commands/jobs";
 
 /**
  * The `agora` command line. `argv` as in process.argv. Exit status: 0 success, 1 an error (printed
@@ -28,6 +29,7 @@ export async function main(argv: string[], out: (line: string) => void = console
   walletCommands(program, ctx);
   devnetCommands(program, ctx);
   rankingCommands(program, ctx);
+  jobCommands(program, ctx);
   program.commands.forEach(function override(c: Command): void {
     c.exitOverride();
     c.commands.forEach(override);

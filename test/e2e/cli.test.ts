@@ -2,7 +2,7 @@ import { expect } from "chai";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { parseEther } from "ethers";
+import { formatUnits, parseEther } from "ethers";
 import { readAddressBook } from "../../sdk/src/chain/addressBook";
 import { RankingMarket__factory, AgoraToken__factory } from "../../typechain-types";
 import { runCli, RunningNode, startHardhatNode } from "./node";
@@ -147,6 +147,64 @@ describe("e2e: the agora CLI with keystore wallets against a hardhat node", func
     expect(after.solver - spend.solver).to.equal(parseEther("9")); // both match fees of the first job, paid at match
     // The JC lost the dispute: it paid for the job and the mediation, so it has less than it began with.
     expect(after.jc < spend.jc).to.equal(true);
+  });
+
+  it("runs a collaboration round: the coordinator opens the optimal menu, parties join and contribute, the model is delivered", async () => {
+    const book = readAddressBook(31337, deployments);
+    const token = AgoraToken__factory.connect(book.contracts.AgoraToken.address, node.provider);
+    const round = book.contracts.CollaborationRound.address;
+    const names = ["coord", "p1", "p2", "p3"];
+    const address: Record<string, string> = {};
+    for (const name of names) {
+      address[name] = json((await agora(["--json", "wallet", "new", name])).stdout).address;
+      expect((await agora(["--wallet", name, "faucet", "--tokens", "500"])).code).to.equal(0);
+    }
+    const ok = async (name: string, args: string[]) => {
+      const r = await agora(["--wallet", name, "--json", "collab", ...args]);
+      expect(r.code, `${name} ${args.join(" ")}: ${r.stderr}`).to.equal(0);
+      return json(r.stdout);
+    };
+    const opened = await ok("coord", ["open", "--costs", "0.02,0.01", "--probs", "0.5,0.5", "--parties", "3", "--bond", "90", "--collateral", "10"]);
+    const id = String(opened.round);
+    expect(opened.items).to.have.length(2);
+    await ok("p1", ["join", id, "0"]);
+    await ok("p2", ["join", id, "1"]);
+    await ok("p3", ["join", id, "1"]);
+    const need = (item: number) => formatUnits(BigInt(opened.items[item].contribution), 18);
+    await ok("p1", ["contribute", id, "--data", "p1's images", "--amount", need(0)]);
+    await ok("p2", ["contribute", id, "--data", "p2's images", "--amount", need(1)]);
+    const short = await agora(["--wallet", "p3", "collab", "contribute", id, "--data", "x", "--amount", "0.5"]);
+    expect(short.stderr.trim()).to.match(new RegExp(`^agora: the transaction reverted: ContributionTooSmall\\(${id}, \\d+, 500000000000000000\\)$`));
+    const early = await agora(["--wallet", "coord", "collab", "deliver", id, "--model", "weights v1"]);
+    expect(early.stderr.trim()).to.match(/^agora: the transaction reverted: TooEarly\(/);
+    await node.provider.send("evm_increaseTime", [7201]);
+    await node.provider.send("evm_mine", []);
+    const delivered = await ok("coord", ["deliver", id, "--model", "weights v1"]);
+    expect(delivered.shares).to.deep.equal([1, 1, 0]);
+    const show = await ok("p1", ["show", id]);
+    expect(show.state).to.equal("Delivered");
+    expect(show.parties.map((p: { contributed: boolean }) => p.contributed)).to.deep.equal([true, true, false]);
+    // p3 never contributed: its 10 collateral goes to p1 and p2 (5 each), with their own 10 back.
+    const before = await token.balanceOf(address.p1);
+    expect((await ok("p1", ["withdraw"])).withdrawn).to.equal(parseEther("15").toString());
+    expect((await token.balanceOf(address.p1)) - before).to.equal(parseEther("15"));
+    expect((await ok("p2", ["withdraw"])).withdrawn).to.equal(parseEther("15").toString());
+    expect((await ok("coord", ["withdraw"])).withdrawn).to.equal(parseEther("90").toString());
+    const nothing = await agora(["--wallet", "p3", "collab", "withdraw"]);
+    expect(nothing.stderr.trim()).to.equal(`agora: nothing to withdraw: collaboration rounds credit ${address.p3} nothing`);
+    expect(await token.balanceOf(round)).to.equal(0n);
+  });
+
+  it("analyzes without a node: the known menu and the non-determinism gain", async () => {
+    const menu = await runCli(["--json", "analyze", "menu", "--costs", "1,0.85,0.7,0.55,0.4", "--probs", "0.2,0.2,0.2,0.2,0.2", "--parties", "10", "--outside", "0,0,0,0,0"]);
+    const m = json(menu.stdout);
+    m.m.forEach((x: number) => expect(x).to.be.closeTo(69.05, 0.35));
+    expect(m.utilities[4]).to.be.closeTo(41.43, 0.21);
+    const gain = await runCli(["--json", "analyze", "economics", "--n", "4", "--ndpr", "0", "--price", "1", "--benefit", "1"]);
+    expect(json(gain.stdout).worstP1).to.be.closeTo(0.8, 1e-9);
+    const bad = await runCli(["analyze", "menu", "--costs", "1,x", "--probs", "1", "--parties", "3"]);
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr).to.match(/--costs must be comma-separated numbers such as 1,0\.85,0\.7/);
   });
 
   it("says in one line what went wrong and how to fix it", async () => {

@@ -9,6 +9,8 @@ import { walletCommands } from "./commands/wallet";
 import { devnetCommands } from "./commands/devnet";
 import { rankingCommands } from "./commands/ranking";
 import { jobCommands } from "./commands/jobs";
+import { collaborationCommands } from "./commands/collaboration";
+import { analysisCommands } from "./commands/analysis";
 
 /**
  * The `agora` command line. `argv` as in process.argv. Exit status: 0 success, 1 an error (printed
@@ -30,6 +32,8 @@ export async function main(argv: string[], out: (line: string) => void = console
   devnetCommands(program, ctx);
   rankingCommands(program, ctx);
   jobCommands(program, ctx);
+  collaborationCommands(program, ctx);
+  analysisCommands(program, ctx);
   program.commands.forEach(function override(c: Command): void {
     c.exitOverride();
     c.commands.forEach(override);

@@ -195,6 +195,42 @@ describe("e2e: the agora CLI with keystore wallets against a hardhat node", func
     expect(await token.balanceOf(round)).to.equal(0n);
   });
 
+  it("runs a delegation session: providers register, the user explores, the chain plans, the user closes, providers claim", async () => {
+    const names = ["user", "prov0", "prov1"];
+    const address: Record<string, string> = {};
+    for (const name of names) {
+      address[name] = json((await agora(["--json", "wallet", "new", name])).stdout).address;
+      expect((await agora(["--wallet", name, "faucet", "--tokens", name === "user" ? "50" : "0"])).code).to.equal(0);
+    }
+    const ok = async (name: string, args: string[]) => {
+      const r = await agora(["--wallet", name, "--json", "delegation", ...args]);
+      expect(r.code, `${name} ${args.join(" ")}: ${r.stderr}`).to.equal(0);
+      return json(r.stdout);
+    };
+    await ok("prov0", ["register", "--model", "0.9,500,0.0001", "--model", "0.6,300,0.00002"]);
+    await ok("prov1", ["register", "--model", "0.8,400,0.00005"]);
+    const opened = await ok("user", ["open", "--providers", `${address.prov0},${address.prov1}`, "--queries", "16", "--budget", "10", "--eps", "0.25", "--max-tokens", "1000"]);
+    expect(opened.B).to.equal(4);
+    const id = String(opened.session);
+    const tooMany = await agora(["--wallet", "user", "delegation", "settle", id, "--provider", "0", "--count", "5", "--tokens", "2500", "--reward", "4.5"]);
+    expect(tooMany.stderr.trim()).to.equal(`agora: the transaction reverted: CountExceedsPhase(${id}, 0, 5, 4)`);
+    const paid0 = await ok("user", ["settle", id, "--provider", "0", "--count", "4", "--tokens", "2000", "--reward", "3.6"]);
+    expect(paid0.payment).to.equal(parseEther("0.2").toString()); // 2000 tokens at 0.0001
+    await ok("user", ["settle", id, "--provider", "1", "--count", "4", "--tokens", "1600", "--reward", "3.2"]);
+    const plan = await ok("user", ["plan", id]);
+    expect(["0", "1"]).to.include(String(plan.best));
+    const closed = await ok("user", ["close", id]);
+    const shown = await ok("user", ["show", id]);
+    expect(shown.phase).to.equal("Closed");
+    const claimed0 = BigInt((await ok("prov0", ["claim", id])).withdrawn);
+    const claimed1 = BigInt((await ok("prov1", ["claim", id])).withdrawn);
+    const refunded = BigInt((await ok("user", ["withdraw"])).withdrawn);
+    expect(refunded).to.equal(BigInt(closed.refund));
+    // Every token of the budget went to a provider or back to the user; owed queries were paid at L.
+    expect(claimed0 + claimed1 + refunded).to.equal(parseEther("10"));
+    expect(claimed0 + claimed1).to.equal(parseEther("0.28") + BigInt(closed.owedPaid));
+  });
+
   it("analyzes without a node: the known menu and the non-determinism gain", async () => {
     const menu = await runCli(["--json", "analyze", "menu", "--costs", "1,0.85,0.7,0.55,0.4", "--probs", "0.2,0.2,0.2,0.2,0.2", "--parties", "10", "--outside", "0,0,0,0,0"]);
     const m = json(menu.stdout);

@@ -10,6 +10,7 @@ import { devnetCommands } from "./commands/devnet";
 import { rankingCommands } from "./commands/ranking";
 import { jobCommands } from "./commands/jobs";
 import { collaborationCommands } from "./commands/collaboration";
+import { delegationCommands } from "./commands/delegation";
 import { analysisCommands } from "./commands/analysis";
 
 /**
@@ -32,6 +33,7 @@ export async function main(argv: string[], out: (line: string) => void = console
   devnetCommands(program, ctx);
   rankingCommands(program, ctx);
   jobCommands(program, ctx);
+  delegationCommands(program, ctx);
   collaborationCommands(program, ctx);
   analysisCommands(program, ctx);
   program.commands.forEach(function override(c: Command): void {

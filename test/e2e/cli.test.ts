@@ -85,6 +85,28 @@ describe("e2e: the agora CLI with keystore wallets against a hardhat node", func
     expect(s.account.uid).to.equal(0);
   });
 
+  it("validates an epoch from keystore wallets: commit, reveal, quorum and claims", async () => {
+    const book = readAddressBook(31337, deployments);
+    const ranking = RankingMarket__factory.connect(book.contracts.RankingMarket.address, node.provider);
+    const weights = path.join(keystore, "bob-weights.json");
+    fs.writeFileSync(weights, JSON.stringify({ 0: 1 }));
+    expect((await agora(["--wallet", "bob", "ranking", "set-weights", weights])).code).to.equal(0);
+    const before = await ranking.getStakes();
+    await node.provider.send("evm_setIntervalMining", [300]);
+    try {
+      const run = (name: string) => agora(["--wallet", name, "ranking", "validator", "--epochs", "1", "--poll", "100"]);
+      const results = await Promise.all([run("alice"), run("bob")]);
+      for (const r of results) {
+        expect(r.code, r.stderr).to.equal(0);
+        expect(r.stdout).to.match(/epoch \d+: final, agreed; committed, revealed/);
+      }
+    } finally {
+      await node.provider.send("evm_setIntervalMining", [0]);
+    }
+    const after = await ranking.getStakes();
+    expect(after[0] > before[0] || after[1] > before[1]).to.equal(true, "the epoch's emission compounded into stake");
+  });
+
   it("runs a job with a dispute and a job that times out, every role from its own keystore wallet", async () => {
     const book = readAddressBook(31337, deployments);
     const token = AgoraToken__factory.connect(book.contracts.AgoraToken.address, node.provider);

@@ -9,6 +9,7 @@
 import hre from "hardhat";
 import { parseEther, Signer, Wallet, Provider } from "ethers";
 import { deployAgora } from "../deploy/agora";
+import { progressBar } from "./lib/progress";
 import { JobCreatorBot, MediatorBot, ResourceProviderBot, SolverBot, SpecRegistry, jobInput } from "../sdk/src/chain/agents";
 import { MediatorTerms, registerMediator } from "../sdk/src/chain/jobs";
 import { expectedJobUtilities, JobStrategies } from "../sdk/src/market/economics";
@@ -105,7 +106,9 @@ export async function runJobSimulation(treasury: Signer, scenario: JobScenario, 
   const records: JobRecord[] = [];
   const verdicts: Record<string, number> = {};
   const balance = async (signer: Signer) => token.balanceOf(await signer.getAddress());
+  const bar = progressBar(scenario.jobs, "jobs");
   for (let k = 0; k < scenario.jobs; k++) {
+    bar.tick();
     const [jcBefore, rpBefore] = [await balance(jcSigner), await balance(rpSigner)];
     const now = BigInt((await provider.getBlock("latest"))!.timestamp);
     const spec: JobSpec = { program: scenario.program, input: jobInput(k), p1: s.p1 };
@@ -146,6 +149,7 @@ export async function runJobSimulation(treasury: Signer, scenario: JobScenario, 
     jcUtility.push(jcMoney + (honest ? s.benefit : 0) - (reaction.verified ? s.verifyCost : 0));
     rpUtility.push(rpMoney - (honest ? s.execCost : s.junkCost));
   }
+  bar.stop();
   const full = { ...s, jcFixed: fees.jcMatch + fees.jcPrice, rpFixed: fees.rpMatch + fees.rpPrice };
   const analytic = expectedJobUtilities(full);
   const roi = 1 - s.execCost / s.price;

@@ -94,7 +94,8 @@ describe("e2e: the agora CLI with keystore wallets against a hardhat node", func
     const before = await ranking.getStakes();
     await node.provider.send("evm_setIntervalMining", [300]);
     try {
-      const run = (name: string) => agora(["--wallet", name, "ranking", "validator", "--epochs", "1", "--poll", "100"]);
+      const from = String(Number(await ranking.currentEpoch()) + 1); // the next epoch, however slowly the CLI starts
+      const run = (name: string) => agora(["--wallet", name, "ranking", "validator", "--epochs", "1", "--from-epoch", from, "--poll", "100"]);
       const results = await Promise.all([run("alice"), run("bob")]);
       for (const r of results) {
         expect(r.code, r.stderr).to.equal(0);

@@ -17,3 +17,10 @@ export const address = (name: string) => (value: string) => {
   if (!/^0x[0-9a-fA-F]{40}$/.test(value)) throw new InvalidArgumentError(`${name} must be a 0x-prefixed 20-byte address`);
   return value;
 };
+
+/** A finite number (negative allowed when `min` is undefined). */
+export const number = (name: string, min?: number) => (value: string) => {
+  const x = Number(value);
+  if (!Number.isFinite(x) || (min !== undefined && x < min)) throw new InvalidArgumentError(`${name} must be ${min === undefined ? "a number" : `a number of at least ${min}`}`);
+  return x;
+};

@@ -1,16 +1,11 @@
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
 import { maxNonDeterminismGain, recommendParameters } from "../../market/economics";
 import { informationRent, solveCompleteInformation, solveContract } from "../../collaboration/solve";
 import { formatTable } from "../../format";
 import { CliContext } from "../context";
-import { integer } from "../parse";
+import { integer, number } from "../parse";
 import { numberList } from "./collaboration";
 
-const num = (name: string) => (value: string) => {
-  const x = Number(value);
-  if (!Number.isFinite(x)) throw new InvalidArgumentError(`${name} must be a number`);
-  return x;
-};
 
 /** Off-chain analysis: no node needed. */
 export function analysisCommands(program: Command, ctx: CliContext): void {
@@ -20,9 +15,9 @@ export function analysisCommands(program: Command, ctx: CliContext): void {
     .command("economics")
     .description("the job creator's largest gain from a non-deterministic job, at a mediator's n and NDPR")
     .requiredOption("--n <n>", "re-executions per mediation", integer("--n"))
-    .requiredOption("--ndpr <x>", "non-determinism penalty rate as on chain (ND deposit = price * NDPR * n)", num("--ndpr"))
-    .requiredOption("--price <x>", "the job's price", num("--price"))
-    .requiredOption("--benefit <x>", "what the result is worth to the job creator", num("--benefit"))
+    .requiredOption("--ndpr <x>", "non-determinism penalty rate as on chain (ND deposit = price * NDPR * n)", number("--ndpr"))
+    .requiredOption("--price <x>", "the job's price", number("--price"))
+    .requiredOption("--benefit <x>", "what the result is worth to the job creator", number("--benefit"))
     .action((o: { n: number; ndpr: number; price: number; benefit: number }) => {
       const r = maxNonDeterminismGain(o.n, o.ndpr * o.n, o.price, o.benefit);
       ctx.emit({ ...o, worstP1: r.p1, gain: r.gain }, `largest ND gain ${r.gain.toFixed(6)} (${((100 * r.gain) / o.price).toFixed(3)}% of the price) at p1 = ${r.p1.toFixed(6)}`);
@@ -32,12 +27,12 @@ export function analysisCommands(program: Command, ctx: CliContext): void {
     .command("recommend")
     .description("the smallest NDPR and PR that keep cheating gains under a fraction of the price")
     .requiredOption("--n <n>", "re-executions per mediation", integer("--n"))
-    .requiredOption("--price <x>", "the job's price", num("--price"))
-    .requiredOption("--benefit <x>", "what the result is worth to the job creator", num("--benefit"))
-    .requiredOption("--exec-cost <x>", "the RP's cost of computing the job", num("--exec-cost"))
-    .option("--junk-cost <x>", "the RP's cost of a junk answer", num("--junk-cost"), 0)
-    .option("--verify <p>", "how often the JC verifies results", num("--verify"), 0.5)
-    .option("--target <f>", "bound on each gain, as a fraction of the price", num("--target"), 0.01)
+    .requiredOption("--price <x>", "the job's price", number("--price"))
+    .requiredOption("--benefit <x>", "what the result is worth to the job creator", number("--benefit"))
+    .requiredOption("--exec-cost <x>", "the RP's cost of computing the job", number("--exec-cost"))
+    .option("--junk-cost <x>", "the RP's cost of a junk answer", number("--junk-cost"), 0)
+    .option("--verify <p>", "how often the JC verifies results", number("--verify"), 0.5)
+    .option("--target <f>", "bound on each gain, as a fraction of the price", number("--target"), 0.01)
     .action((o: { n: number; price: number; benefit: number; execCost: number; junkCost: number; verify: number; target: number }) => {
       const r = recommendParameters({ n: o.n, price: o.price, benefit: o.benefit, execCost: o.execCost, junkCost: o.junkCost, verifyProbability: o.verify, targetFraction: o.target });
       ctx.emit({ ...r }, [

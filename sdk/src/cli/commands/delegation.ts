@@ -5,14 +5,9 @@ import { formatTokens } from "../../format";
 import { ModelSpec } from "../../delegation/parameters";
 import { CliContext } from "../context";
 import { CliError } from "../connect";
-import { address, integer, tokens } from "../parse";
+import { address, integer, number, tokens } from "../parse";
 import { ensureTokens } from "./ranking";
 
-const num = (name: string) => (value: string) => {
-  const x = Number(value);
-  if (!Number.isFinite(x) || x < 0) throw new InvalidArgumentError(`${name} must be a non-negative number`);
-  return x;
-};
 /** --model score,outputTokens,tokenPrice, repeatable. */
 const collectModel = (value: string, previous: ModelSpec[] = []): ModelSpec[] => {
   const [score, outputTokens, tokenPrice] = value.split(",").map(Number);
@@ -47,9 +42,9 @@ export function delegationCommands(program: Command, ctx: CliContext): void {
     .requiredOption("--providers <addresses>", "comma-separated providers (2 to 8)", (v: string) => v.split(",").map((a) => address("--providers")(a.trim())))
     .requiredOption("--queries <T>", "number of queries", integer("--queries"))
     .requiredOption("--budget <tokens>", "budget escrowed", tokens("--budget"))
-    .option("--eps <x>", "exploration exponent in (0, 1/2): B = T^(2 eps)", num("--eps"), 0.25)
+    .option("--eps <x>", "exploration exponent in (0, 1/2): B = T^(2 eps)", number("--eps", 0), 0.25)
     .option("--max-tokens <L>", "tokens billed per query at most", integer("--max-tokens"), 1000)
-    .option("--reward-scale <x>", "reward scale of the plan", num("--reward-scale"), 1)
+    .option("--reward-scale <x>", "reward scale of the plan", number("--reward-scale", 0), 1)
     .option("--duration <s>", "seconds after which anyone may close the session", integer("--duration"), 86_400)
     .action(async (o: { providers: string[]; queries: number; budget: bigint; eps: number; maxTokens: number; rewardScale: number; duration: number }) => {
       const { book, market, wallet } = await connected();

@@ -8,11 +8,11 @@
  *   npx hardhat run scripts/cabal.ts          (AGORA_CABAL_EPOCHS=50 for the whitepaper's horizon)
  */
 import hre from "hardhat";
-import { parseEther, Wallet, Signer, Provider } from "ethers";
+import { parseEther, Signer } from "ethers";
 import path from "node:path";
 import { deployAgora } from "../deploy/agora";
 import { advanceValidator, computeEpochOnChain, validatorSalt, EpochStatus, EpochCache } from "../sdk/src/chain/ranking";
-import { mineTo } from "../sdk/src/chain/devnet";
+import { devnetWallet, mineTo } from "../sdk/src/chain/devnet";
 import { cabalDecay, cabalDecayClipped } from "../sdk/src/ranking/cabal";
 import { buildEmissionTree } from "../sdk/src/ranking/merkle";
 import { resultCommitment } from "../sdk/src/ranking/commitment";
@@ -60,15 +60,6 @@ export interface CabalResult {
   plot?: { svg: string; png: string };
 }
 
-/** A funded wallet of the devnet (ETH for gas set directly). */
-async function devnetWallet(provider: Provider): Promise<Signer> {
-  const wallet = Wallet.createRandom().connect(provider);
-  await (provider as unknown as { send(m: string, p: unknown[]): Promise<unknown> }).send("hardhat_setBalance", [
-    wallet.address,
-    "0x56bc75e2d63100000", // 100 ETH
-  ]);
-  return wallet;
-}
 
 export async function runCabalScenario(treasury: Signer, log: (line: string) => void, options: CabalOptions = DEFAULT_CABAL): Promise<CabalResult> {
   const provider = treasury.provider!;

@@ -8,27 +8,18 @@
  */
 import hre from "hardhat";
 import path from "node:path";
-import { id as hashOf, parseEther, Signer, Wallet, Provider } from "ethers";
+import { id as hashOf, parseEther, Signer } from "ethers";
 import { deployAgora } from "../deploy/agora";
 import { createRound, joinRound, menuOf } from "../sdk/src/chain/collaboration";
 import { informationRent, solveCompleteInformation, solveContract, Contract } from "../sdk/src/collaboration/solve";
 import { accuracy, valuation } from "../sdk/src/collaboration/model";
 import { formatTable, formatTokens } from "../sdk/src/format";
 import { lineChartSvg, writePlot } from "./lib/plot";
+import { devnetWallet, mineAtTime } from "../sdk/src/chain/devnet";
 
 const fixed = (x: number) => parseEther(x.toFixed(12));
 
-async function devnetWallet(provider: Provider): Promise<Signer> {
-  const wallet = Wallet.createRandom().connect(provider);
-  await (provider as unknown as { send(m: string, p: unknown[]): Promise<unknown> }).send("hardhat_setBalance", [wallet.address, "0x56bc75e2d63100000"]);
-  return wallet;
-}
 
-async function mineTo(provider: Provider, timestamp: bigint): Promise<void> {
-  const send = (provider as unknown as { send(m: string, p: unknown[]): Promise<unknown> }).send.bind(provider);
-  await send("evm_setNextBlockTimestamp", [Number(timestamp)]);
-  await send("evm_mine", []);
-}
 
 export function describeContract(contract: Contract, costs: number[], log: (line: string) => void): void {
   log(
@@ -83,7 +74,7 @@ export async function runCollaborationScenario(treasury: Signer, log: (line: str
     total += m;
     await (await collaboration.connect(p.signer).contribute(roundId, hashOf(`data of ${await p.signer.getAddress()}`), fixed(m))).wait();
   }
-  await mineTo(provider, deadlines.contribution + 1n);
+  await mineAtTime(provider, deadlines.contribution + 1n);
   const shares = parties.map((p) => (p.contributes ? fixed(Math.min(1, contract.t[p.type] / contract.expectedModelValue[p.type])) : 0n));
   await (await collaboration.connect(coordinator).deliver(roundId, hashOf(`model trained on ${total.toFixed(3)} units`), shares)).wait();
   const modelValue = valuation(accuracy(total));
@@ -108,7 +99,7 @@ export async function runCollaborationScenario(treasury: Signer, log: (line: str
     await joinRound(collaboration, p.signer, second, p.type);
     await (await collaboration.connect(p.signer).contribute(second, hashOf("data"), fixed(contract.m[p.type]))).wait();
   }
-  await mineTo(provider, later + 301n);
+  await mineAtTime(provider, later + 301n);
   await (await collaboration.claimDefault(second)).wait();
   log(`Round ${second}: the coordinator missed its delivery deadline; its 100-token bond went to the two contributors (50 each, with their collateral back).`);
 

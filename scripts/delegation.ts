@@ -6,19 +6,15 @@
  *   npx hardhat run scripts/delegation.ts      (AGORA_DELEGATION_T sets T; default 100000)
  */
 import hre from "hardhat";
-import { parseEther, Signer, Wallet, Provider } from "ethers";
+import { parseEther, Signer } from "ethers";
 import { SingleBar, Presets } from "cli-progress";
 import { deployAgora } from "../deploy/agora";
 import { registerModels, runDelegationSession, SessionPhase, SessionSummary } from "../sdk/src/chain/delegation";
 import { deviationTable, STRATEGIES } from "../sdk/src/delegation/simulate";
 import { NOTEBOOK_MODELS, NOTEBOOK_OTHERS, toyGame } from "../sdk/src/delegation/toy";
 import { formatTable, formatTokens } from "../sdk/src/format";
+import { devnetWallet } from "../sdk/src/chain/devnet";
 
-async function devnetWallet(provider: Provider): Promise<Signer> {
-  const wallet = Wallet.createRandom().connect(provider);
-  await (provider as unknown as { send(m: string, p: unknown[]): Promise<unknown> }).send("hardhat_setBalance", [wallet.address, "0x56bc75e2d63100000"]);
-  return wallet;
-}
 
 export async function runDelegationScenario(treasury: Signer, T: number, log: (line: string) => void, progress = process.stdout.isTTY): Promise<SessionSummary> {
   const provider = treasury.provider!;

@@ -25,6 +25,7 @@ import {
 } from "../sdk/src/chain/jobs";
 import { JobSpec, resultHash, runProgram, specHash } from "../sdk/src/market/programs";
 import { formatTable, formatTokens } from "../sdk/src/format";
+import { advanceTime } from "../sdk/src/chain/devnet";
 
 type Ending = "accept" | "jcWrong" | "junk" | "nonDeterministic" | "noResult" | "noMediation";
 
@@ -45,11 +46,6 @@ export interface VerdictRow {
   gas: bigint;
 }
 
-async function advance(provider: Provider, seconds: number): Promise<void> {
-  const send = (provider as unknown as { send(m: string, p: unknown[]): Promise<unknown> }).send.bind(provider);
-  await send("evm_increaseTime", [seconds]);
-  await send("evm_mine", []);
-}
 
 async function gasSince(provider: Provider, from: number): Promise<bigint> {
   let gas = 0n;
@@ -122,13 +118,13 @@ export async function runVerdictTour(deployment: AgoraDeployment, treasury: Sign
         await mediate(market, mediator, matchId, t, rerun());
         break;
       case "noResult":
-        await advance(provider, 601);
+        await advanceTime(provider, 601);
         await timeout(market, solver, matchId, t, MatchState.AwaitingResult);
         break;
       case "noMediation":
         await postResult(market, rp, matchId, t, honest);
         await rejectResult(market, jc, matchId, t);
-        await advance(provider, 3601);
+        await advanceTime(provider, 3601);
         await timeout(market, solver, matchId, t, MatchState.Mediating);
         break;
     }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// The `agora` command: runs the TypeScript CLI through ts-node (types are checked by `npm test`).
+// The `agora` command: runs the TypeScript CLI through ts-node, transpiled by swc (types are checked by `npm test`).
 const path = require("node:path");
-require("ts-node").register({ transpileOnly: true, project: path.join(__dirname, "..", "tsconfig.json") });
+require("ts-node").register({ transpileOnly: true, swc: true, project: path.join(__dirname, "..", "tsconfig.json") });
 require("../sdk/src/cli/main")
   .main(process.argv)
   .then((code) => {

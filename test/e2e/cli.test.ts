@@ -7,7 +7,7 @@ import { readAddressBook } from "../../sdk/src/chain/addressBook";
 import { RankingMarket__factory, AgoraToken__factory } from "../../typechain-types";
 import { runCli, RunningNode, startHardhatNode } from "./node";
 
-describe("e2e: the agora CLI with keystore wallets against a hardhat node", function () {
+describe("e2e: the agora CLI with keystore wallets against a devnet started by `agora node`", function () {
   this.timeout(240_000);
   let node: RunningNode;
   let deployments: string;
@@ -19,7 +19,7 @@ describe("e2e: the agora CLI with keystore wallets against a hardhat node", func
   const json = (stdout: string) => JSON.parse(stdout.trim().split("\n").at(-1)!);
 
   before(async () => {
-    node = await startHardhatNode();
+    node = await startHardhatNode({ via: "agora" }); // `agora node`: the devnet a user starts
     deployments = fs.mkdtempSync(path.join(os.tmpdir(), "agora-cli-deploy-"));
     keystore = fs.mkdtempSync(path.join(os.tmpdir(), "agora-cli-keys-"));
   });

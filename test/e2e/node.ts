@@ -26,14 +26,18 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
-/** Starts `hardhat node` as a separate process on a free loopback port and waits until it answers. */
-export async function startHardhatNode(): Promise<RunningNode> {
+/**
+ * Starts a devnet as a separate process on a free loopback port and waits until it answers: `npx
+ * hardhat node`, or with `via: "agora"` the CLI's own `agora node` (which runs hardhat node under it).
+ */
+export async function startHardhatNode(options: { via?: "hardhat" | "agora" } = {}): Promise<RunningNode> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, "node_modules", "hardhat", "internal", "cli", "cli.js"), "node", "--hostname", "127.0.0.1", "--port", String(port)], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const command =
+    options.via === "agora"
+      ? [path.join(ROOT, "bin", "agora.js"), "node", "--port", String(port)]
+      : [path.join(ROOT, "node_modules", "hardhat", "internal", "cli", "cli.js"), "node", "--hostname", "127.0.0.1", "--port", String(port)];
+  const child: ChildProcess = spawn(process.execPath, command, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));

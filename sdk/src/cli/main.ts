@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { formatEther } from "ethers";
 import { AgoraError } from "../errors";
 import { DEFAULT_DEPLOYMENTS_DIR } from "../chain/addressBook";
 import { ValidatorError } from "../chain/ranking";
@@ -18,6 +19,22 @@ import { analysisCommands } from "./commands/analysis";
  * as one line `agora: ...`), 2 a usage error.
  */
 export async function main(argv: string[], out: (line: string) => void = console.log): Promise<number> {
+  const program = buildProgram(out);
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === "commander.helpDisplayed" || code === "commander.version" || code === "commander.help") return 0;
+    if (code?.startsWith("commander.")) return 2; // commander already printed the usage error
+    console.error(`agora: ${oneLine(error)}`);
+    if (process.env.AGORA_DEBUG) console.error(error);
+    return 1;
+  }
+}
+
+/** Every command of the CLI, wired to print through `out`. */
+export function buildProgram(out: (line: string) => void = console.log): Command {
   const program = new Command()
     .name("agora")
     .description("Agora: an on-chain market for machine intelligence")
@@ -38,20 +55,15 @@ export async function main(argv: string[], out: (line: string) => void = console
   analysisCommands(program, ctx);
   program.commands.forEach(function override(c: Command): void {
     c.exitOverride();
+    for (const option of c.options) {
+      // Token amounts default to 18-decimal bigints, which commander's help cannot print itself.
+      if (typeof option.defaultValue === "bigint" && option.defaultValueDescription === undefined) {
+        option.defaultValueDescription = formatEther(option.defaultValue).replace(/\.0$/, "");
+      }
+    }
     c.commands.forEach(override);
   });
-
-  try {
-    await program.parseAsync(argv);
-    return 0;
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (code === "commander.helpDisplayed" || code === "commander.version" || code === "commander.help") return 0;
-    if (code?.startsWith("commander.")) return 2; // commander already printed the usage error
-    console.error(`agora: ${oneLine(error)}`);
-    if (process.env.AGORA_DEBUG) console.error(error);
-    return 1;
-  }
+  return program;
 }
 
 /** The one line the CLI prints for an error. */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.24;
+pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
@@ -19,7 +19,9 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 contract CollaborationRound is ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
+    /// @notice Most items in one menu.
     uint256 public constant MAX_ITEMS = 16;
+    /// @notice Most parties in one round.
     uint256 public constant MAX_PARTIES = 64;
 
     /// @notice One menu item: contribute at least `contribution` units for a model worth
@@ -58,21 +60,73 @@ contract CollaborationRound is ReentrancyGuardTransient {
         uint128 qualityShare; // of the trained model's value, 18 decimals
     }
 
+    /// @notice The token bonds and collateral are in.
     IERC20 public immutable token;
+    /// @notice Rounds created so far (ids start at 1).
     uint256 public roundCount;
     mapping(uint256 round => Round) private _rounds;
     mapping(uint256 round => Item[]) private _items;
     mapping(uint256 round => address[]) private _parties;
     mapping(uint256 round => mapping(address party => Party)) private _party;
+    /// @notice Tokens each account can withdraw (returned collateral and bonds, forfeited shares).
     mapping(address account => uint256) public credits;
 
-    event RoundCreated(uint256 indexed round, address indexed coordinator, bytes32 menuHash, Item[] items, uint256 bond);
+    /// @notice A coordinator created a round and posted its bond.
+    /// @param round the round's id.
+    /// @param coordinator the coordinator.
+    /// @param menuHash keccak256(abi.encode(items)).
+    /// @param items the menu.
+    /// @param bond the coordinator's bond.
+    event RoundCreated(
+        uint256 indexed round,
+        address indexed coordinator,
+        bytes32 menuHash,
+        Item[] items,
+        uint256 bond
+    );
+
+    /// @notice A party joined a round.
+    /// @param round the round.
+    /// @param party the party.
+    /// @param item the menu item it picked.
+    /// @param collateral the collateral it posted.
     event Joined(uint256 indexed round, address indexed party, uint256 item, uint256 collateral);
+
+    /// @notice A party recorded its contribution.
+    /// @param round the round.
+    /// @param party the party.
+    /// @param dataHash the hash of the data delivered.
+    /// @param amount the amount contributed.
     event Contributed(uint256 indexed round, address indexed party, bytes32 dataHash, uint256 amount);
+
+    /// @notice The coordinator delivered the trained model.
+    /// @param round the round.
+    /// @param modelHash the model's commitment.
+    /// @param contributors the parties that contributed.
+    /// @param forfeitedCollateral the collateral of the others, shared by the contributors.
     event Delivered(uint256 indexed round, bytes32 modelHash, uint256 contributors, uint256 forfeitedCollateral);
+
+    /// @notice A contributor's reward was recorded.
+    /// @param round the round.
+    /// @param party the contributor.
+    /// @param modelHash the model's commitment.
+    /// @param qualityShare its share of the trained model's value (18 decimals).
     event Rewarded(uint256 indexed round, address indexed party, bytes32 modelHash, uint256 qualityShare);
+
+    /// @notice The coordinator missed its delivery deadline: its bond went to the parties.
+    /// @param round the round.
+    /// @param bond the bond forfeited.
+    /// @param recipients the parties that shared it (0: it went back to the coordinator).
     event CoordinatorDefaulted(uint256 indexed round, uint256 bond, uint256 recipients);
+
+    /// @notice Tokens were credited to an account, to be taken with `withdraw`.
+    /// @param account the account credited.
+    /// @param amount the tokens credited.
     event Credited(address indexed account, uint256 amount);
+
+    /// @notice An account withdrew its credits.
+    /// @param account the account paid.
+    /// @param amount the tokens sent.
     event Withdrawn(address indexed account, uint256 amount);
 
     error ZeroAddress();
@@ -100,16 +154,30 @@ contract CollaborationRound is ReentrancyGuardTransient {
 
     /// @notice Creates a round with its menu and posts the coordinator's `bond`.
     /// Items must be ordered by contribution (ascending); deadlines must follow each other.
-    function createRound(Item[] calldata items, uint256 bond, uint64 joinDeadline, uint64 contributionDeadline, uint64 deliveryDeadline)
-        external
-        nonReentrant
-        returns (uint256 id)
-    {
+    /// @param items the menu, 1 to 16 items.
+    /// @param bond tokens pulled from the caller.
+    /// @param joinDeadline the last second to join (in the future).
+    /// @param contributionDeadline the last second to contribute (at or after joinDeadline).
+    /// @param deliveryDeadline the last second for the coordinator to deliver (after contributionDeadline).
+    /// @return id the round's id.
+    function createRound(
+        Item[] calldata items,
+        uint256 bond,
+        uint64 joinDeadline,
+        uint64 contributionDeadline,
+        uint64 deliveryDeadline
+    ) external nonReentrant returns (uint256 id) {
         if (items.length == 0 || items.length > MAX_ITEMS) revert InvalidMenu("between 1 and 16 items");
         for (uint256 i = 1; i < items.length; ++i) {
-            if (items[i].contribution < items[i - 1].contribution) revert InvalidMenu("contributions must not decrease");
+            if (items[i].contribution < items[i - 1].contribution) {
+                revert InvalidMenu("contributions must not decrease");
+            }
         }
-        if (!(block.timestamp < joinDeadline && joinDeadline <= contributionDeadline && contributionDeadline < deliveryDeadline)) {
+        if (
+            !(block.timestamp < joinDeadline &&
+                joinDeadline <= contributionDeadline &&
+                contributionDeadline < deliveryDeadline)
+        ) {
             revert InvalidDeadlines();
         }
         id = ++roundCount;
@@ -127,6 +195,8 @@ contract CollaborationRound is ReentrancyGuardTransient {
     }
 
     /// @notice Joins round `id` with menu item `item`, posting its collateral.
+    /// @param id the round.
+    /// @param item the index of the menu item.
     function join(uint256 id, uint256 item) external nonReentrant {
         Round storage r = _open(id);
         if (block.timestamp > r.joinDeadline) revert TooLate(id, r.joinDeadline, block.timestamp);
@@ -146,6 +216,9 @@ contract CollaborationRound is ReentrancyGuardTransient {
 
     /// @notice Records the caller's contribution: the hash of the data delivered and its amount
     /// (at least its item's contribution), before the contribution deadline.
+    /// @param id the round.
+    /// @param dataHash the hash of the data delivered.
+    /// @param amount the amount contributed.
     function contribute(uint256 id, bytes32 dataHash, uint256 amount) external {
         Round storage r = _open(id);
         if (block.timestamp > r.contributionDeadline) revert TooLate(id, r.contributionDeadline, block.timestamp);
@@ -164,6 +237,9 @@ contract CollaborationRound is ReentrancyGuardTransient {
     /// deadline: the trained model's commitment and each party's quality share (in join order; 0
     /// for a party that did not contribute). Contributors get their collateral back and share the
     /// forfeited collateral of the others; the coordinator gets its bond back.
+    /// @param id the round.
+    /// @param modelHash the trained model's commitment.
+    /// @param qualityShares each party's share of the model's value (18 decimals, at most 1e18), in join order.
     function deliver(uint256 id, bytes32 modelHash, uint128[] calldata qualityShares) external {
         Round storage r = _open(id);
         if (msg.sender != r.coordinator) revert NotCoordinator(id, msg.sender);
@@ -189,6 +265,7 @@ contract CollaborationRound is ReentrancyGuardTransient {
     /// @notice After the delivery deadline without a delivery, anyone settles the round: the
     /// coordinator's bond goes to the contributors (to every party if none contributed), the
     /// contributors get their collateral back and share the others'.
+    /// @param id the round.
     function claimDefault(uint256 id) external {
         Round storage r = _open(id);
         if (block.timestamp <= r.deliveryDeadline) revert TooEarly(id, r.deliveryDeadline, block.timestamp);
@@ -211,18 +288,27 @@ contract CollaborationRound is ReentrancyGuardTransient {
 
     // ------------------------------------------------------------------ views
 
+    /// @notice A round's state.
+    /// @param id the round; reverts with UnknownRound if there is none.
     function roundOf(uint256 id) external view returns (Round memory) {
         return _round(id);
     }
 
+    /// @notice A round's menu.
+    /// @param id the round.
     function itemsOf(uint256 id) external view returns (Item[] memory) {
         return _items[id];
     }
 
+    /// @notice A round's parties, in join order.
+    /// @param id the round.
     function partiesOf(uint256 id) external view returns (address[] memory) {
         return _parties[id];
     }
 
+    /// @notice What a party picked, contributed and was rewarded in a round.
+    /// @param id the round.
+    /// @param account the party.
     function partyOf(uint256 id, address account) external view returns (Party memory) {
         return _party[id][account];
     }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.24;
+pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
@@ -22,7 +22,9 @@ import {SD59x18, sd, ln, pow} from "@prb/math/src/SD59x18.sol";
 contract DelegationMarket is ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
+    /// @notice Most providers (K) in one session.
     uint256 public constant MAX_PROVIDERS = 8;
+    /// @notice Most models one provider registers.
     uint256 public constant MAX_MODELS = 8;
     int256 private constant UNIT = 1e18;
 
@@ -51,6 +53,8 @@ contract DelegationMarket is ReentrancyGuardTransient {
         uint64 deadline;
         uint64 t;
         uint64 b;
+        // L of the paper (the most tokens billed per query); the name is part of sessionOf's ABI.
+        // solhint-disable-next-line use-forbidden-name
         uint64 l;
         uint64 r;
         uint128 rewardScale;
@@ -85,23 +89,86 @@ contract DelegationMarket is ReentrancyGuardTransient {
         int256 m;
     }
 
+    /// @notice The token budgets and payments are in.
     IERC20 public immutable token;
+    /// @notice Sessions opened so far (ids start at 1).
     uint256 public sessionCount;
     mapping(address provider => Model[]) private _models;
+    /// @notice Open sessions each provider is part of; it cannot change its models while in one.
     mapping(address provider => uint256) public openSessionsOf;
     mapping(uint256 session => Session) private _sessions;
     mapping(uint256 session => address[]) private _providers;
     mapping(uint256 session => mapping(uint256 index => ProviderStats)) private _stats;
     mapping(uint256 session => Plan) private _plans;
+    /// @notice Tokens each account can withdraw (provider earnings, refunds of budget).
     mapping(address account => uint256) public credits;
 
+    /// @notice A provider registered (or replaced) its models.
+    /// @param provider the provider.
+    /// @param models its models; index 0 is its flagship.
     event ModelsRegistered(address indexed provider, Model[] models);
-    event SessionOpened(uint256 indexed session, address indexed user, address[] providers, uint256 t, uint256 b, uint256 budget);
-    event Settled(uint256 indexed session, uint256 indexed provider, Phase phase, uint256 count, uint256 tokens, uint256 rewardSum, uint256 payment);
+
+    /// @notice A user opened a session and escrowed its budget.
+    /// @param session the session's id.
+    /// @param user the user.
+    /// @param providers the K providers, by index.
+    /// @param t T, the queries of the session.
+    /// @param b B = floor(T^(2 eps)), the exploration queries per provider.
+    /// @param budget the tokens escrowed.
+    event SessionOpened(
+        uint256 indexed session,
+        address indexed user,
+        address[] providers,
+        uint256 t,
+        uint256 b,
+        uint256 budget
+    );
+
+    /// @notice The user settled queries delegated to a provider.
+    /// @param session the session.
+    /// @param provider the provider's index in the session.
+    /// @param phase the phase the queries belong to.
+    /// @param count the queries settled.
+    /// @param tokens the tokens billed: the reported tokens, capped at count * L.
+    /// @param rewardSum the reward the user measured, in all (token wei).
+    /// @param payment what the provider earned: tokens * the reported model's price.
+    event Settled(
+        uint256 indexed session,
+        uint256 indexed provider,
+        Phase phase,
+        uint256 count,
+        uint256 tokens,
+        uint256 rewardSum,
+        uint256 payment
+    );
+
+    /// @notice The plan was committed at the end of exploration.
+    /// @param session the session.
+    /// @param plan the plan as the chain computed it.
+    /// @param bonus the bonus queries owed to each provider, by index.
+    /// @param incentive the incentive queries owed to each provider, by index.
     event PlanCommitted(uint256 indexed session, Plan plan, uint256[] bonus, uint256[] incentive);
+
+    /// @notice Exploitation stopped early: its average utility fell below the threshold.
+    /// @param session the session.
+    /// @param exploited the exploitation queries settled.
+    /// @param averageUtility their average utility per query (18 decimals).
     event StoppedEarly(uint256 indexed session, uint256 exploited, int256 averageUtility);
+
+    /// @notice A session closed.
+    /// @param session the session.
+    /// @param owedPaid what the providers were paid for owed queries not delivered.
+    /// @param refund the budget credited back to the user.
     event SessionClosed(uint256 indexed session, uint256 owedPaid, uint256 refund);
+
+    /// @notice Tokens were credited to an account, to be taken with `withdraw`.
+    /// @param account the account credited.
+    /// @param amount the tokens credited.
     event Credited(address indexed account, uint256 amount);
+
+    /// @notice An account withdrew its credits.
+    /// @param account the account paid.
+    /// @param amount the tokens sent.
     event Withdrawn(address indexed account, uint256 amount);
 
     error ZeroAddress();
@@ -131,6 +198,7 @@ contract DelegationMarket is ReentrancyGuardTransient {
     // ------------------------------------------------------------------ providers
 
     /// @notice Registers (or replaces, when in no open session) the caller's models; index 0 is its flagship.
+    /// @param models 1 to 8 models: score in (0, 1e18], output tokens and token price positive.
     function registerModels(Model[] calldata models) external {
         if (openSessionsOf[msg.sender] != 0) revert ProviderBusy(msg.sender, openSessionsOf[msg.sender]);
         if (models.length == 0 || models.length > MAX_MODELS) revert InvalidModels("between 1 and 8 models");
@@ -145,6 +213,8 @@ contract DelegationMarket is ReentrancyGuardTransient {
         emit ModelsRegistered(msg.sender, models);
     }
 
+    /// @notice A provider's registered models; index 0 is its flagship.
+    /// @param provider the provider.
     function modelsOf(address provider) external view returns (Model[] memory) {
         return _models[provider];
     }
@@ -153,19 +223,37 @@ contract DelegationMarket is ReentrancyGuardTransient {
 
     /// @notice Opens a session of `t` queries over `providers` (2 to 8, registered) and escrows
     /// `budget`. B = floor(t^(2 eps)); the session can be closed by anyone after `duration` seconds.
-    function openSession(address[] calldata providers, uint64 t, uint128 eps, uint64 l, uint128 rewardScale, uint256 budget, uint64 duration)
-        external
-        nonReentrant
-        returns (uint256 id)
-    {
+    /// @param providers the K providers, distinct and registered.
+    /// @param t T, the queries of the session.
+    /// @param eps epsilon (18 decimals), in (0, 1/2).
+    /// @param l L, the most tokens billed per query.
+    /// @param rewardScale the value of a query answered with score 1 (token wei, 18 decimals).
+    /// @param budget tokens pulled from the caller into escrow.
+    /// @param duration seconds after which anyone may close the session.
+    /// @return id the session's id.
+    function openSession(
+        address[] calldata providers,
+        uint64 t,
+        uint128 eps,
+        // L of the paper, as in docs/delegation.md and the Session field.
+        // solhint-disable-next-line use-forbidden-name
+        uint64 l,
+        uint128 rewardScale,
+        uint256 budget,
+        uint64 duration
+    ) external nonReentrant returns (uint256 id) {
         uint256 k = providers.length;
         if (k < 2 || k > MAX_PROVIDERS) revert InvalidSession("between 2 and 8 providers");
         if (eps == 0 || eps >= 5e17) revert InvalidSession("eps must be in (0, 1/2)");
-        if (l == 0 || rewardScale == 0 || duration == 0) revert InvalidSession("L, rewardScale and duration must be positive");
+        if (l == 0 || rewardScale == 0 || duration == 0) {
+            revert InvalidSession("L, rewardScale and duration must be positive");
+        }
         if (budget > type(uint128).max) revert InvalidSession("budget exceeds 2^128");
         for (uint256 i; i < k; ++i) {
             if (_models[providers[i]].length == 0) revert UnknownProvider(providers[i]);
-            for (uint256 j; j < i; ++j) if (providers[j] == providers[i]) revert InvalidSession("a provider appears twice");
+            for (uint256 j; j < i; ++j) {
+                if (providers[j] == providers[i]) revert InvalidSession("a provider appears twice");
+            }
         }
         uint256 b = uint256(pow(sd(int256(uint256(t)) * UNIT), sd(int256(uint256(eps)) * 2)).unwrap()) / 1e18;
         if (b == 0 || b * k > t) revert InvalidSession("T too small to explore every provider");
@@ -188,6 +276,8 @@ contract DelegationMarket is ReentrancyGuardTransient {
     }
 
     /// @notice Adds `amount` to a session's budget.
+    /// @param id the session.
+    /// @param amount tokens pulled from the caller.
     function topUp(uint256 id, uint256 amount) external nonReentrant {
         Session storage s = _session(id);
         if (s.phase == Phase.Closed) revert WrongPhase(id, s.phase);
@@ -196,10 +286,26 @@ contract DelegationMarket is ReentrancyGuardTransient {
         token.safeTransferFrom(msg.sender, address(this), amount);
     }
 
+    // settle is one dispatch over the phases (SPEC §3.1) on the same session and provider state: it
+    // stays in one piece, longer than function-max-lines allows.
+    // solhint-disable function-max-lines
     /// @notice The user settles `count` queries delegated to provider `index`: the provider
     /// reported `tokens` tokens in all, billed at its model `model`, and the user measured
     /// `rewardSum` (token wei) of reward. Pays min(tokens, count * L) * price to the provider.
-    function settle(uint256 id, uint256 index, uint256 count, uint256 tokens, uint256 rewardSum, uint256 model) external {
+    /// @param id the session.
+    /// @param index the provider's index in the session.
+    /// @param count the queries settled.
+    /// @param tokens the tokens the provider reported for them, in all.
+    /// @param rewardSum the reward the user measured for them, in all (token wei).
+    /// @param model the index of the model the provider reported.
+    function settle(
+        uint256 id,
+        uint256 index,
+        uint256 count,
+        uint256 tokens,
+        uint256 rewardSum,
+        uint256 model
+    ) external {
         Session storage s = _session(id);
         if (msg.sender != s.user) revert NotUser(id, msg.sender);
         if (count == 0) revert ZeroCount();
@@ -247,8 +353,12 @@ contract DelegationMarket is ReentrancyGuardTransient {
         emit Settled(id, index, phase, count, billed, rewardSum, payment);
     }
 
+    // solhint-enable function-max-lines
+
     /// @notice Moves what provider `index` has earned in session `id` so far to its credits (it may
     /// then withdraw). By the provider, at any time.
+    /// @param id the session.
+    /// @param index the caller's index in the session.
     function collectEarnings(uint256 id, uint256 index) external {
         Session storage s = _session(id);
         if (index >= s.k) revert ProviderIndexOutOfRange(index, s.k);
@@ -263,6 +373,7 @@ contract DelegationMarket is ReentrancyGuardTransient {
     /// @notice Commits the plan once every provider has been explored B times (SPEC §3.1), from the
     /// recorded statistics: the best provider (highest average utility, ties to the lower index),
     /// u2, delta1..3, R, the threshold, and the bonus and incentive queries it owes. Anyone may call.
+    /// @param id the session.
     function commitPlan(uint256 id) external {
         Session storage s = _session(id);
         if (s.phase != Phase.Exploration) revert WrongPhase(id, s.phase);
@@ -302,6 +413,7 @@ contract DelegationMarket is ReentrancyGuardTransient {
     /// @notice Ends a session: by its user at any time, or by anyone after its deadline. Every query
     /// the plan still owes is paid to its provider at L tokens of the provider's first model; what is
     /// left of the budget goes back to the user.
+    /// @param id the session.
     function closeSession(uint256 id) external {
         Session storage s = _session(id);
         if (s.phase == Phase.Closed) revert WrongPhase(id, s.phase);
@@ -342,18 +454,27 @@ contract DelegationMarket is ReentrancyGuardTransient {
 
     // ------------------------------------------------------------------ views
 
+    /// @notice A session's state.
+    /// @param id the session; reverts with UnknownSession if there is none.
     function sessionOf(uint256 id) external view returns (Session memory) {
         return _session(id);
     }
 
+    /// @notice A session's providers, by index.
+    /// @param id the session.
     function providersOf(uint256 id) external view returns (address[] memory) {
         return _providers[id];
     }
 
+    /// @notice A provider's statistics and dues in a session.
+    /// @param id the session.
+    /// @param index the provider's index in the session.
     function stats(uint256 id, uint256 index) external view returns (ProviderStats memory) {
         return _stats[id][index];
     }
 
+    /// @notice A session's plan (zero before commitPlan).
+    /// @param id the session.
     function planOf(uint256 id) external view returns (Plan memory) {
         return _plans[id];
     }
@@ -453,7 +574,10 @@ contract DelegationMarket is ReentrancyGuardTransient {
             Model[] storage models = _models[providers[i]];
             for (uint256 j; j < models.length; ++j) {
                 Model storage m = models[j];
-                int256 ratio = (int256(uint256(m.score)) * int256(uint256(s.rewardScale))) / UNIT / int256(uint256(m.outputTokens));
+                int256 ratio =
+                    (int256(uint256(m.score)) * int256(uint256(s.rewardScale))) /
+                        UNIT /
+                        int256(uint256(m.outputTokens));
                 if (ratio < minRatio) minRatio = ratio;
                 if (m.outputTokens > maxTokens) maxTokens = m.outputTokens;
             }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.24;
+pragma solidity ^0.8.28;
 
 /// @title WeightRow
 /// @notice Pure math for weight rows (SPEC §1.1): uint16 weights packed 16 per 256-bit word
@@ -21,32 +21,45 @@ library WeightRow {
     uint256 internal constant WAD = 1e18;
 
     /// @notice Number of 256-bit words that hold a row of `n` weights.
+    /// @param n the number of weights.
     function wordsFor(uint256 n) internal pure returns (uint256) {
         return (n + LANES - 1) / LANES;
     }
 
     /// @notice Sum of the 16 uint16 lanes of `word` (SWAR: pairs, then quads, then halves).
+    /// @param word 16 packed uint16 weights.
+    /// @return s their sum.
     function laneSum(uint256 word) internal pure returns (uint256 s) {
         // Lanes are 16 bits and at most 16 are added: nothing can overflow.
         unchecked {
-            uint256 pairs = (word & 0x0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF)
-                + ((word >> 16) & 0x0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF);
-            uint256 quads = (pairs & 0x00000000FFFFFFFF00000000FFFFFFFF00000000FFFFFFFF00000000FFFFFFFF)
-                + ((pairs >> 32) & 0x00000000FFFFFFFF00000000FFFFFFFF00000000FFFFFFFF00000000FFFFFFFF);
-            uint256 halves = (quads & 0x0000000000000000FFFFFFFFFFFFFFFF0000000000000000FFFFFFFFFFFFFFFF)
-                + ((quads >> 64) & 0x0000000000000000FFFFFFFFFFFFFFFF0000000000000000FFFFFFFFFFFFFFFF);
+            uint256 pairs =
+                (word & 0x0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF) +
+                    ((word >> 16) & 0x0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000FFFF);
+            uint256 quads =
+                (pairs & 0x00000000FFFFFFFF00000000FFFFFFFF00000000FFFFFFFF00000000FFFFFFFF) +
+                    ((pairs >> 32) & 0x00000000FFFFFFFF00000000FFFFFFFF00000000FFFFFFFF00000000FFFFFFFF);
+            uint256 halves =
+                (quads & 0x0000000000000000FFFFFFFFFFFFFFFF0000000000000000FFFFFFFFFFFFFFFF) +
+                    ((quads >> 64) & 0x0000000000000000FFFFFFFFFFFFFFFF0000000000000000FFFFFFFFFFFFFFFF);
             s = (halves & type(uint128).max) + (halves >> 128);
         }
     }
 
+    // normalize is one algorithm (rules 1-3 above, mirrored bit for bit by the SDK's normalizeRow):
+    // it stays in one piece, longer than function-max-lines allows.
+    // solhint-disable function-max-lines
     /// @notice Normalizes a sparse row (values of distinct uids) to sum ROW_TOTAL; see the rule above.
     /// @dev `values` must hold at least one non-zero entry, each at most 0xFFFF (callers check).
     /// `order[i]` breaks remainder ties: the entry with the smaller order wins (callers pass uids).
-    function normalize(uint256[] memory values, uint256[] memory order, uint256 sum)
-        internal
-        pure
-        returns (uint256[] memory target)
-    {
+    /// @param values the weights.
+    /// @param order the tie-break key of each weight.
+    /// @param sum the sum of `values`.
+    /// @return target the normalized weights, in the order of `values`.
+    function normalize(
+        uint256[] memory values,
+        uint256[] memory order,
+        uint256 sum
+    ) internal pure returns (uint256[] memory target) {
         uint256 k = values.length;
         target = new uint256[](k);
         if (sum == ROW_TOTAL) {
@@ -87,6 +100,8 @@ library WeightRow {
                 given += floorShare;
                 uint256 remainder = share % rest;
                 // Larger remainder first, then smaller order; the index rides in the low bits.
+                // The post-increment as an index is the idiom here, and this block is unchecked.
+                // solhint-disable-next-line gas-increment-by-one
                 if (remainder != 0) keys[keyCount++] = (remainder << 40) | ((LANE_MASK - order[i]) << 16) | i;
             }
             uint256 left = units - given;
@@ -98,8 +113,14 @@ library WeightRow {
         }
     }
 
+    // solhint-enable function-max-lines
+
     /// @notice One learning-rate step per lane (whitepaper eq. 17):
     /// new = (old * (1e18 - lambda) + target * lambda) / 1e18, floored.
+    /// @param oldWord the stored word (16 weights).
+    /// @param targetWord the normalized target word.
+    /// @param lambda the learning rate (WAD), in (0, 1e18].
+    /// @return word the new word.
     function ema(uint256 oldWord, uint256 targetWord, uint256 lambda) internal pure returns (uint256 word) {
         if (oldWord == 0 && targetWord == 0) return 0;
         // lambda <= 1e18 and lanes <= 65535: o * keep + t * lambda < 2^64.

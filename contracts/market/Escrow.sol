@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.24;
+pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
@@ -13,6 +13,7 @@ import {IJobMarket} from "./IJobMarket.sol";
 abstract contract Escrow is IJobMarket, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
+    /// @notice The token every escrow, deposit, fee and bond is paid in.
     IERC20 public immutable token;
 
     /// @notice Tokens each account can withdraw (fees, refunds, returned bonds).

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.24;
+pragma solidity ^0.8.28;
 
 /// @title IJobMarket
 /// @notice Types, events and errors of the job market with mediation (SPEC §2, MODICUM).
@@ -85,6 +85,8 @@ interface IJobMarket {
     /// @notice What changes over a match's life: its state, current deadline and verdict, in one
     /// slot with the first 20 bytes of keccak256(abi.encode(terms)) (finding other terms with the
     /// same 160 bits takes about 2^160 hashes).
+    // One slot as it is (20 + 8 + 1 + 1 + 1 bytes): the packing rule counts each enum as a slot.
+    // solhint-disable-next-line gas-struct-packing
     struct MatchStatus {
         bytes20 termsHash;
         uint64 deadline; // result, reaction or mediation deadline, depending on the state
@@ -93,23 +95,110 @@ interface IJobMarket {
         uint8 claimed; // bit 0: JC, bit 1: RP, bit 2: mediator have taken their share
     }
 
+    /// @notice A mediator registered.
+    /// @param mediator the mediator.
+    /// @param terms its terms.
+    /// @param bond the bond it deposited.
     event MediatorRegistered(address indexed mediator, MediatorTerms terms, uint256 bond);
+
+    /// @notice A mediator changed its terms for the jobs offered from now on.
+    /// @param mediator the mediator.
+    /// @param terms its new terms.
     event MediatorUpdated(address indexed mediator, MediatorTerms terms);
+
+    /// @notice A mediator added to its bond deposit.
+    /// @param mediator the mediator.
+    /// @param amount the tokens added.
     event MediatorBondAdded(address indexed mediator, uint256 amount);
+
+    /// @notice A mediator left the registry; its free bond (and any earnings) was credited back.
+    /// @param mediator the mediator.
+    /// @param bondReturned the bond credited back.
     event MediatorExited(address indexed mediator, uint256 bondReturned);
+
+    /// @notice A mediator withdrew the availability prices it earned.
+    /// @param mediator the mediator.
+    /// @param amount the tokens sent.
     event MediatorPaid(address indexed mediator, uint256 amount);
+
+    /// @notice A job creator posted a job offer; only its hash is stored, so the offer here is what
+    /// callers pass back.
+    /// @param jobId the offer's id.
+    /// @param offer the full offer.
+    /// @param escrow the tokens escrowed: P + D_J + N_J + matchFee + the mediator's JC price.
     event JobOfferPosted(uint256 indexed jobId, JobOffer offer, uint256 escrow);
+
+    /// @notice An unmatched job offer was closed and its escrow credited back to the JC.
+    /// @param jobId the offer's id.
+    /// @param expired true if closed after its expiry, false if cancelled by the JC.
     event JobOfferClosed(uint256 indexed jobId, bool expired);
+
+    /// @notice A resource provider posted an offer; only its hash is stored, so the offer here is what
+    /// callers pass back.
+    /// @param offerId the offer's id.
+    /// @param offer the full offer (its `rp` is the caller).
+    /// @param escrow the tokens escrowed: deposit + matchFee.
     event ResourceOfferPosted(uint256 indexed offerId, ResourceOffer offer, uint256 escrow);
+
+    /// @notice An unmatched resource offer was closed and its escrow credited back to the RP.
+    /// @param offerId the offer's id.
+    /// @param expired true if closed after its expiry, false if cancelled by the RP.
     event ResourceOfferClosed(uint256 indexed offerId, bool expired);
-    event MatchPosted(uint256 indexed matchId, MatchTerms terms, address indexed solver, uint256 solverFee, uint256 resultDeadline);
-    event ResultPosted(uint256 indexed matchId, bytes32 resultHash, uint256 reactionDeadline);
-    event ResultRejected(uint256 indexed matchId, uint256 mediationDeadline);
-    event MatchClosed(
-        uint256 indexed matchId, Verdict verdict, uint256 toJobCreator, uint256 toResourceProvider, uint256 toMediator
+
+    /// @notice A solver matched a job offer with a resource offer; only the terms' hash is stored, so the
+    /// terms here are what callers pass back.
+    /// @param matchId the match's id.
+    /// @param terms the match's fixed terms.
+    /// @param solver the caller, paid both match fees.
+    /// @param solverFee the two match fees.
+    /// @param resultDeadline the last second for the RP to post a result.
+    event MatchPosted(
+        uint256 indexed matchId,
+        MatchTerms terms,
+        address indexed solver,
+        uint256 solverFee,
+        uint256 resultDeadline
     );
+
+    /// @notice The RP posted the hash of its result.
+    /// @param matchId the match.
+    /// @param resultHash the hash of the result.
+    /// @param reactionDeadline the last second for the JC to accept or reject it.
+    event ResultPosted(uint256 indexed matchId, bytes32 resultHash, uint256 reactionDeadline);
+
+    /// @notice The JC rejected the result; the mediator rules next.
+    /// @param matchId the match.
+    /// @param mediationDeadline the last second for the mediator to rule.
+    event ResultRejected(uint256 indexed matchId, uint256 mediationDeadline);
+
+    /// @notice A match ended with a verdict; each party then takes its share with `claimShare`.
+    /// @param matchId the match.
+    /// @param verdict how it ended.
+    /// @param toJobCreator the JC's share of the escrow (see `payouts`).
+    /// @param toResourceProvider the RP's share.
+    /// @param toMediator the mediator's share.
+    event MatchClosed(
+        uint256 indexed matchId,
+        Verdict verdict,
+        uint256 toJobCreator,
+        uint256 toResourceProvider,
+        uint256 toMediator
+    );
+
+    /// @notice A party of a closed match took its share.
+    /// @param matchId the match.
+    /// @param account the party paid.
+    /// @param amount the tokens paid.
     event ShareClaimed(uint256 indexed matchId, address indexed account, uint256 amount);
+
+    /// @notice Tokens were credited to an account, to be taken with `withdraw`.
+    /// @param account the account credited.
+    /// @param amount the tokens credited.
     event Credited(address indexed account, uint256 amount);
+
+    /// @notice An account withdrew its credits.
+    /// @param account the account paid.
+    /// @param amount the tokens sent.
     event Withdrawn(address indexed account, uint256 amount);
 
     error ZeroAddress();
@@ -128,7 +217,12 @@ interface IJobMarket {
     error NotExpiredYet(uint256 id, uint256 expiry, uint256 now_);
     error PriceBelowRequested(uint256 price, uint256 requestedPrice);
     error UntrustedMediator(uint256 offerId, address mediator);
-    error CapacityExceeded(uint256 instructions, uint256 instructionCapacity, uint256 bandwidth, uint256 bandwidthCapacity);
+    error CapacityExceeded(
+        uint256 instructions,
+        uint256 instructionCapacity,
+        uint256 bandwidth,
+        uint256 bandwidthCapacity
+    );
     error DepositTooLow(uint256 need, uint256 got);
     error UnknownMatch(uint256 matchId);
     error TermsMismatch(uint256 matchId);

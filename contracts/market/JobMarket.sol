@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.24;
+pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {Escrow} from "./Escrow.sol";
@@ -17,6 +17,7 @@ import {MediatorRegistry} from "./MediatorRegistry.sol";
 /// Invariant: token.balanceOf(this) == open offer escrows + escrows of open matches + unclaimed
 /// shares of closed matches + credits + mediator bonds (free and locked) + mediator earnings.
 contract JobMarket is MediatorRegistry {
+    /// @notice Most mediators a resource offer may trust (bounds the loop of `postMatch`).
     uint256 public constant MAX_TRUSTED_MEDIATORS = 16;
 
     /// @notice What a JC chooses when it posts a job; the contract adds its address and the
@@ -56,10 +57,13 @@ contract JobMarket is MediatorRegistry {
 
     /// @notice Posts a job offer and escrows P + D_J + N_J + matchFee + the mediator's JC price.
     /// @return jobId the offer's id; the full offer is in the JobOfferPosted event.
+    /// @param request the job; the JC is the caller and the terms are the mediator's current ones.
     function postJobOffer(JobRequest calldata request) external nonReentrant returns (uint256 jobId) {
         if (request.price == 0) revert InvalidOffer("price is zero");
         if (request.expiry <= block.timestamp) revert InvalidOffer("expiry is not in the future");
-        if (request.resultTime == 0 || request.reactionTime == 0) revert InvalidOffer("result and reaction times must be positive");
+        if (request.resultTime == 0 || request.reactionTime == 0) {
+            revert InvalidOffer("result and reaction times must be positive");
+        }
         JobOffer memory offer = JobOffer({
             jc: msg.sender,
             mediator: request.mediator,
@@ -84,6 +88,8 @@ contract JobMarket is MediatorRegistry {
     }
 
     /// @notice Cancels an unmatched job offer; the escrow is credited back to the JC.
+    /// @param jobId the offer's id.
+    /// @param offer the offer as in its JobOfferPosted event.
     function cancelJobOffer(uint256 jobId, JobOffer calldata offer) external {
         _takeJobOffer(jobId, offer);
         if (msg.sender != offer.jc) revert NotOfferOwner(offer.jc, msg.sender);
@@ -92,6 +98,8 @@ contract JobMarket is MediatorRegistry {
     }
 
     /// @notice After its expiry anyone may close an unmatched job offer; the escrow goes back to the JC.
+    /// @param jobId the offer's id.
+    /// @param offer the offer as in its JobOfferPosted event.
     function expireJobOffer(uint256 jobId, JobOffer calldata offer) external {
         _takeJobOffer(jobId, offer);
         if (block.timestamp <= offer.expiry) revert NotExpiredYet(jobId, offer.expiry, block.timestamp);
@@ -102,6 +110,7 @@ contract JobMarket is MediatorRegistry {
     /// @notice Posts a resource offer and escrows deposit + matchFee. `offer.rp` is ignored: the
     /// caller is the RP.
     /// @return offerId the offer's id; the full offer is in the ResourceOfferPosted event.
+    /// @param request the offer.
     function postResourceOffer(ResourceOffer calldata request) external nonReentrant returns (uint256 offerId) {
         if (request.expiry <= block.timestamp) revert InvalidOffer("expiry is not in the future");
         if (request.trustedMediators.length > MAX_TRUSTED_MEDIATORS) {
@@ -117,6 +126,8 @@ contract JobMarket is MediatorRegistry {
     }
 
     /// @notice Cancels an unmatched resource offer; deposit and fee are credited back to the RP.
+    /// @param offerId the offer's id.
+    /// @param offer the offer as in its ResourceOfferPosted event.
     function cancelResourceOffer(uint256 offerId, ResourceOffer calldata offer) external {
         _takeResourceOffer(offerId, offer);
         if (msg.sender != offer.rp) revert NotOfferOwner(offer.rp, msg.sender);
@@ -125,6 +136,8 @@ contract JobMarket is MediatorRegistry {
     }
 
     /// @notice After its expiry anyone may close an unmatched resource offer; the escrow goes back to the RP.
+    /// @param offerId the offer's id.
+    /// @param offer the offer as in its ResourceOfferPosted event.
     function expireResourceOffer(uint256 offerId, ResourceOffer calldata offer) external {
         _takeResourceOffer(offerId, offer);
         if (block.timestamp <= offer.expiry) revert NotExpiredYet(offerId, offer.expiry, block.timestamp);
@@ -139,11 +152,17 @@ contract JobMarket is MediatorRegistry {
     /// free bond, and the RP's deposit covers D_R = P * PR * n plus the mediator's RP price (the
     /// excess is credited back). The caller (solver) is paid both match fees at once; the
     /// mediator earns both availability prices (withdrawMediatorEarnings).
-    function postMatch(uint256 jobId, JobOffer calldata job, uint256 offerId, ResourceOffer calldata offer)
-        external
-        nonReentrant
-        returns (uint256 matchId)
-    {
+    /// @param jobId the job offer's id.
+    /// @param job the job offer as in its JobOfferPosted event.
+    /// @param offerId the resource offer's id.
+    /// @param offer the resource offer as in its ResourceOfferPosted event.
+    /// @return matchId the match's id; its terms are in the MatchPosted event.
+    function postMatch(
+        uint256 jobId,
+        JobOffer calldata job,
+        uint256 offerId,
+        ResourceOffer calldata offer
+    ) external nonReentrant returns (uint256 matchId) {
         _takeJobOffer(jobId, job);
         _takeResourceOffer(offerId, offer);
         _checkMatch(jobId, job, offerId, offer);
@@ -174,6 +193,9 @@ contract JobMarket is MediatorRegistry {
     // ------------------------------------------------------------------ result and verdict
 
     /// @notice The RP posts the hash of its result before the result deadline.
+    /// @param matchId the match.
+    /// @param terms the match's terms as in its MatchPosted event.
+    /// @param resultHash the hash of the result.
     function postResult(uint256 matchId, MatchTerms calldata terms, bytes32 resultHash) external {
         MatchStatus storage s = _status(matchId, terms, MatchState.AwaitingResult);
         if (msg.sender != terms.rp) revert NotParty(matchId, msg.sender);
@@ -186,6 +208,8 @@ contract JobMarket is MediatorRegistry {
     }
 
     /// @notice The JC accepts the result before the reaction deadline; its share is paid at once.
+    /// @param matchId the match.
+    /// @param terms the match's terms as in its MatchPosted event.
     function acceptResult(uint256 matchId, MatchTerms calldata terms) external nonReentrant {
         MatchStatus storage s = _status(matchId, terms, MatchState.ResultPosted);
         if (msg.sender != terms.jc) revert NotParty(matchId, msg.sender);
@@ -196,6 +220,8 @@ contract JobMarket is MediatorRegistry {
 
     /// @notice The JC rejects the result before the reaction deadline: the mediator has
     /// `mediationTime` seconds to rule.
+    /// @param matchId the match.
+    /// @param terms the match's terms as in its MatchPosted event.
     function rejectResult(uint256 matchId, MatchTerms calldata terms) external {
         MatchStatus storage s = _status(matchId, terms, MatchState.ResultPosted);
         if (msg.sender != terms.jc) revert NotParty(matchId, msg.sender);
@@ -209,7 +235,14 @@ contract JobMarket is MediatorRegistry {
     /// @notice The mediator rules with the hashes of its n re-executions (SPEC §2.1): all equal and
     /// equal to the RP's, the JC was wrong; all equal and different, the RP cheated; not all
     /// equal, the job is non-deterministic and the JC is at fault. Its share is paid at once.
-    function mediate(uint256 matchId, MatchTerms calldata terms, bytes32[] calldata resultHashes) external nonReentrant {
+    /// @param matchId the match.
+    /// @param terms the match's terms as in its MatchPosted event.
+    /// @param resultHashes the hashes of the n re-executions.
+    function mediate(
+        uint256 matchId,
+        MatchTerms calldata terms,
+        bytes32[] calldata resultHashes
+    ) external nonReentrant {
         MatchStatus storage s = _status(matchId, terms, MatchState.Mediating);
         if (msg.sender != terms.mediator) revert NotParty(matchId, msg.sender);
         _beforeDeadline(matchId, s.deadline);
@@ -222,15 +255,18 @@ contract JobMarket is MediatorRegistry {
                 break;
             }
         }
-        Verdict verdict = !allEqual
-            ? Verdict.NonDeterministic
-            : (first == _results[matchId] ? Verdict.JobCreatorWrong : Verdict.ResourceProviderCheated);
+        Verdict verdict =
+            !allEqual
+                ? Verdict.NonDeterministic
+                : (first == _results[matchId] ? Verdict.JobCreatorWrong : Verdict.ResourceProviderCheated);
         _close(matchId, s, terms, verdict);
         _payCaller(matchId, s, terms);
     }
 
     /// @notice After the result deadline with no result, anyone closes the match: the JC gets
     /// everything back and the RP's deposit.
+    /// @param matchId the match.
+    /// @param terms the match's terms as in its MatchPosted event.
     function timeoutResult(uint256 matchId, MatchTerms calldata terms) external {
         MatchStatus storage s = _status(matchId, terms, MatchState.AwaitingResult);
         _afterDeadline(matchId, s.deadline);
@@ -238,6 +274,8 @@ contract JobMarket is MediatorRegistry {
     }
 
     /// @notice After the reaction deadline with no answer from the JC, anyone closes the match as accepted.
+    /// @param matchId the match.
+    /// @param terms the match's terms as in its MatchPosted event.
     function timeoutReaction(uint256 matchId, MatchTerms calldata terms) external {
         MatchStatus storage s = _status(matchId, terms, MatchState.ResultPosted);
         _afterDeadline(matchId, s.deadline);
@@ -246,6 +284,8 @@ contract JobMarket is MediatorRegistry {
 
     /// @notice After the mediation deadline with no ruling, anyone closes the match: both parties
     /// get their escrow back and half of the mediator's bond each.
+    /// @param matchId the match.
+    /// @param terms the match's terms as in its MatchPosted event.
     function timeoutMediation(uint256 matchId, MatchTerms calldata terms) external {
         MatchStatus storage s = _status(matchId, terms, MatchState.Mediating);
         _afterDeadline(matchId, s.deadline);
@@ -253,6 +293,8 @@ contract JobMarket is MediatorRegistry {
     }
 
     /// @notice Pays the caller its shares (as JC, RP and/or mediator) of a closed match.
+    /// @param matchId the match.
+    /// @param terms the match's terms as in its MatchPosted event.
     function claimShare(uint256 matchId, MatchTerms calldata terms) external nonReentrant {
         MatchStatus storage s = _status(matchId, terms, MatchState.Closed);
         if (msg.sender != terms.jc && msg.sender != terms.rp && msg.sender != terms.mediator) {
@@ -265,6 +307,11 @@ contract JobMarket is MediatorRegistry {
 
     /// @notice The verdict table of SPEC §2.1: what JC, RP and mediator get from a match's escrow
     /// (P + 2D + N, plus the bond when the mediator timed out).
+    /// @param t the match's terms.
+    /// @param verdict how the match ended.
+    /// @return jc the JC's share.
+    /// @return rp the RP's share.
+    /// @return med the mediator's share.
     function payouts(MatchTerms memory t, Verdict verdict) public pure returns (uint256 jc, uint256 rp, uint256 med) {
         uint256 p = t.price;
         uint256 d = t.deposit;
@@ -279,18 +326,29 @@ contract JobMarket is MediatorRegistry {
     }
 
     /// @notice Escrow a job offer takes: P + D_J + N_J + match fee + the mediator's JC price.
+    /// @param offer the job offer.
     function jobEscrow(JobOffer memory offer) public pure returns (uint256) {
         (uint256 deposit, uint256 ndDeposit) = deposits(offer.price, offer.terms);
         return uint256(offer.price) + deposit + ndDeposit + offer.matchFee + offer.terms.jcPrice;
     }
 
     /// @notice D = P * PR * n and N = P * NDPR * n (floored).
-    function deposits(uint256 price, MediatorTerms memory terms) public pure returns (uint256 deposit, uint256 ndDeposit) {
+    /// @param price P.
+    /// @param terms the mediator's terms (PR, NDPR, n).
+    /// @return deposit D, each side's deposit.
+    /// @return ndDeposit N, the JC's non-determinism deposit.
+    function deposits(
+        uint256 price,
+        MediatorTerms memory terms
+    ) public pure returns (uint256 deposit, uint256 ndDeposit) {
         deposit = (price * terms.pr * terms.n) / WAD;
         ndDeposit = (price * terms.ndpr * terms.n) / WAD;
     }
 
     /// @notice A match's state, current deadline, verdict, claimed shares, terms hash and result hash.
+    /// @param matchId the match; reverts with UnknownMatch if there is none.
+    /// @return status the match's status.
+    /// @return resultHash the RP's result hash (zero before it posts one).
     function matchStatus(uint256 matchId) external view returns (MatchStatus memory status, bytes32 resultHash) {
         status = _matches[matchId];
         if (status.state == MatchState.None) revert UnknownMatch(matchId);
@@ -298,15 +356,21 @@ contract JobMarket is MediatorRegistry {
     }
 
     /// @notice Whether job offer `jobId` is open (posted, not matched, cancelled or expired).
+    /// @param jobId the offer's id.
     function isJobOfferOpen(uint256 jobId) external view returns (bool) {
         return _jobOffers[jobId] != bytes32(0);
     }
 
+    /// @notice Whether resource offer `offerId` is open (posted, not matched, cancelled or expired).
+    /// @param offerId the offer's id.
     function isResourceOfferOpen(uint256 offerId) external view returns (bool) {
         return _resourceOffers[offerId] != bytes32(0);
     }
 
     /// @notice Numbers of job offers, resource offers and matches ever posted (ids start at 1).
+    /// @return jobs job offers posted.
+    /// @return offers resource offers posted.
+    /// @return matches matches posted.
     function counts() external view returns (uint256 jobs, uint256 offers, uint256 matches) {
         Counters memory c = _counters;
         return (c.jobs, c.offers, c.matches);
@@ -328,7 +392,12 @@ contract JobMarket is MediatorRegistry {
         delete _resourceOffers[offerId];
     }
 
-    function _checkMatch(uint256 jobId, JobOffer calldata job, uint256 offerId, ResourceOffer calldata offer) private view {
+    function _checkMatch(
+        uint256 jobId,
+        JobOffer calldata job,
+        uint256 offerId,
+        ResourceOffer calldata offer
+    ) private view {
         if (block.timestamp > job.expiry) revert OfferExpired(jobId, job.expiry, block.timestamp);
         if (block.timestamp > offer.expiry) revert OfferExpired(offerId, offer.expiry, block.timestamp);
         if (job.price < offer.requestedPrice) revert PriceBelowRequested(job.price, offer.requestedPrice);
@@ -341,17 +410,25 @@ contract JobMarket is MediatorRegistry {
         }
         if (!trusted) revert UntrustedMediator(offerId, job.mediator);
         if (job.instructions > offer.instructionCapacity || job.bandwidth > offer.bandwidthCapacity) {
-            revert CapacityExceeded(job.instructions, offer.instructionCapacity, job.bandwidth, offer.bandwidthCapacity);
+            revert CapacityExceeded(
+                job.instructions,
+                offer.instructionCapacity,
+                job.bandwidth,
+                offer.bandwidthCapacity
+            );
         }
         MediatorRecord storage m = _mediators[job.mediator];
-        if (!m.active || m.freeBond < job.terms.bond) revert MediatorUnavailable(job.mediator, m.freeBond, job.terms.bond);
+        if (!m.active || m.freeBond < job.terms.bond) {
+            revert MediatorUnavailable(job.mediator, m.freeBond, job.terms.bond);
+        }
     }
 
-    function _matchTerms(uint256 jobId, JobOffer calldata job, uint256 offerId, ResourceOffer calldata offer)
-        private
-        pure
-        returns (MatchTerms memory terms)
-    {
+    function _matchTerms(
+        uint256 jobId,
+        JobOffer calldata job,
+        uint256 offerId,
+        ResourceOffer calldata offer
+    ) private pure returns (MatchTerms memory terms) {
         (uint256 deposit, uint256 ndDeposit) = deposits(job.price, job.terms);
         terms = MatchTerms({
             jobId: jobId,
@@ -369,11 +446,11 @@ contract JobMarket is MediatorRegistry {
         });
     }
 
-    function _status(uint256 matchId, MatchTerms calldata terms, MatchState expected)
-        private
-        view
-        returns (MatchStatus storage s)
-    {
+    function _status(
+        uint256 matchId,
+        MatchTerms calldata terms,
+        MatchState expected
+    ) private view returns (MatchStatus storage s) {
         s = _matches[matchId];
         if (s.state == MatchState.None) revert UnknownMatch(matchId);
         if (s.termsHash != _hashTerms(terms)) revert TermsMismatch(matchId);
@@ -404,7 +481,11 @@ contract JobMarket is MediatorRegistry {
     }
 
     /// @dev Pays msg.sender every unclaimed share it holds in a closed match; returns the amount.
-    function _payCaller(uint256 matchId, MatchStatus storage s, MatchTerms calldata terms) private returns (uint256 amount) {
+    function _payCaller(
+        uint256 matchId,
+        MatchStatus storage s,
+        MatchTerms calldata terms
+    ) private returns (uint256 amount) {
         (uint256 jc, uint256 rp, uint256 med) = payouts(terms, s.verdict);
         uint8 claimed = s.claimed;
         if (msg.sender == terms.jc && claimed & 1 == 0) {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.24;
+pragma solidity ^0.8.28;
 
 import {Escrow} from "./Escrow.sol";
 
@@ -10,8 +10,9 @@ import {Escrow} from "./Escrow.sol";
 /// only when no job it mediates is open.
 abstract contract MediatorRegistry is Escrow {
     uint256 internal constant WAD = 1e18;
-    /// @notice Upper bounds that keep a mediation's gas and the deposits sane.
+    /// @notice Most re-executions per mediation (n): keeps a mediation's gas sane.
     uint256 public constant MAX_N = 64;
+    /// @notice Highest PR and NDPR (WAD, so 1000): keeps the deposits sane.
     uint256 public constant MAX_RATE = 1_000 * WAD;
 
     struct MediatorRecord {
@@ -25,6 +26,8 @@ abstract contract MediatorRegistry is Escrow {
     mapping(address mediator => MediatorRecord) internal _mediators;
 
     /// @notice Registers the caller as a mediator with `terms` and deposits `bondDeposit`.
+    /// @param terms the mediator's terms (checked against SPEC §2.1's bounds).
+    /// @param bondDeposit tokens pulled from the caller; every matched job locks `terms.bond` of them.
     function registerMediator(MediatorTerms calldata terms, uint256 bondDeposit) external nonReentrant {
         MediatorRecord storage m = _mediators[msg.sender];
         if (m.active) revert MediatorAlreadyRegistered(msg.sender);
@@ -37,6 +40,7 @@ abstract contract MediatorRegistry is Escrow {
     }
 
     /// @notice Changes the caller's terms for jobs offered from now on.
+    /// @param terms the new terms.
     function updateMediator(MediatorTerms calldata terms) external {
         MediatorRecord storage m = _activeMediator(msg.sender);
         _checkTerms(terms);
@@ -45,6 +49,7 @@ abstract contract MediatorRegistry is Escrow {
     }
 
     /// @notice Adds `amount` to the caller's bond deposit.
+    /// @param amount tokens pulled from the caller.
     function addMediatorBond(uint256 amount) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
         MediatorRecord storage m = _activeMediator(msg.sender);
@@ -77,6 +82,7 @@ abstract contract MediatorRegistry is Escrow {
     }
 
     /// @notice A mediator's current terms and bond state.
+    /// @param account the mediator.
     function mediator(address account) external view returns (MediatorRecord memory) {
         return _mediators[account];
     }
@@ -93,7 +99,9 @@ abstract contract MediatorRegistry is Escrow {
         if (terms.n > MAX_N) revert InvalidMediatorTerms("n must be at most 64");
         if (uint256(terms.pr) * terms.n < WAD) revert InvalidMediatorTerms("PR * n must be at least 1");
         if (uint256(terms.ndpr) * terms.n < WAD) revert InvalidMediatorTerms("NDPR * n must be at least 1");
-        if (terms.pr > MAX_RATE || terms.ndpr > MAX_RATE) revert InvalidMediatorTerms("PR and NDPR must be at most 1000");
+        if (terms.pr > MAX_RATE || terms.ndpr > MAX_RATE) {
+            revert InvalidMediatorTerms("PR and NDPR must be at most 1000");
+        }
         if (terms.mediationTime == 0) revert InvalidMediatorTerms("mediation time must be positive");
     }
 

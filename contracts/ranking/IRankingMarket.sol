@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.24;
+pragma solidity ^0.8.28;
 
 /// @title IRankingMarket
 /// @notice Types, events and errors of the ranking market (SPEC §1.1-1.2).
@@ -49,18 +49,77 @@ interface IRankingMarket {
         bytes32[] proof;
     }
 
+    /// @notice A peer registered.
+    /// @param uid its uid.
+    /// @param account its account.
+    /// @param sponsor the caller: the account itself, or the peer that registered it (`registerFor`).
     event PeerRegistered(uint256 indexed uid, address indexed account, address indexed sponsor);
+
+    /// @notice Stake was added to a peer.
+    /// @param uid the peer.
+    /// @param from who paid it; zero for claimed emission, which compounds into stake.
+    /// @param amount the tokens added.
+    /// @param newStake the peer's stake after it.
     event Staked(uint256 indexed uid, address indexed from, uint256 amount, uint256 newStake);
+
+    /// @notice A peer moved stake into unbonding.
+    /// @param uid the peer.
+    /// @param amount the tokens unstaked.
+    /// @param newStake the peer's stake after it.
+    /// @param releaseBlock the block from which its unbonding tokens can be withdrawn.
     event Unstaked(uint256 indexed uid, uint256 amount, uint256 newStake, uint256 releaseBlock);
+
+    /// @notice A peer withdrew its unbonded tokens.
+    /// @param uid the peer.
+    /// @param to the peer's account, which received them.
+    /// @param amount the tokens sent.
     event Withdrawn(uint256 indexed uid, address indexed to, uint256 amount);
+
+    /// @notice A peer's weight row was updated.
+    /// @param uid the peer.
     event WeightsSet(uint256 indexed uid);
+
+    /// @notice A validator committed its result for an epoch.
+    /// @param epoch the epoch.
+    /// @param uid the validator.
+    /// @param commitment keccak256(abi.encode(root, totalEmission, salt, account)).
     event ResultCommitted(uint256 indexed epoch, uint256 indexed uid, bytes32 commitment);
+
+    /// @notice A validator revealed its committed result.
+    /// @param epoch the epoch.
+    /// @param uid the validator.
+    /// @param root the Merkle root of the epoch's emission.
+    /// @param totalEmission the emission the root pays out in all.
+    /// @param voteStake the validator's stake at the snapshot, its vote weight.
     event ResultRevealed(
-        uint256 indexed epoch, uint256 indexed uid, bytes32 root, uint256 totalEmission, uint256 voteStake
+        uint256 indexed epoch,
+        uint256 indexed uid,
+        bytes32 root,
+        uint256 totalEmission,
+        uint256 voteStake
     );
+
+    /// @notice A result reached quorum: the epoch is final and its emission can be claimed.
+    /// @param epoch the epoch.
+    /// @param root the final Merkle root.
+    /// @param totalEmission the emission it pays out in all.
+    /// @param supportingStake the snapshot stake revealed behind it.
     event EpochFinalized(uint256 indexed epoch, bytes32 root, uint256 totalEmission, uint256 supportingStake);
+
+    /// @notice An epoch's reveal window ended without quorum: it emits nothing.
+    /// @param epoch the epoch.
     event EpochLapsed(uint256 indexed epoch);
+
+    /// @notice A leaf of a finalized epoch was claimed; the amount was minted into the peer's stake.
+    /// @param epoch the epoch.
+    /// @param uid the peer.
+    /// @param amount the tokens minted.
     event EmissionClaimed(uint256 indexed epoch, uint256 indexed uid, uint256 amount);
+
+    /// @notice An economic parameter changed (or was set at deployment).
+    /// @param parameter the parameter.
+    /// @param previous its value before.
+    /// @param value its new value.
     event ParameterChanged(Parameter indexed parameter, uint256 previous, uint256 value);
 
     error InvalidConfig(string field, uint256 value);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.24;
+pragma solidity ^0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
@@ -13,6 +13,10 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {AgoraToken} from "../token/AgoraToken.sol";
 import {WeightRow} from "../libraries/WeightRow.sol";
 import {IRankingMarket} from "./IRankingMarket.sol";
+
+// The whole market is one contract by design (one token balance, one invariant, no cross-contract
+// calls on the hot paths), so it has more state variables than max-states-count allows.
+// solhint-disable max-states-count
 
 /// @title RankingMarket
 /// @notice The on-chain half of the ranking market (SPEC §1.1-1.2, Bittensor whitepaper §1-5):
@@ -31,9 +35,11 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuardTransien
 
     /// @notice May change the economic parameters (see `setParameter`).
     bytes32 public constant PARAMETER_ADMIN_ROLE = keccak256("PARAMETER_ADMIN_ROLE");
+    /// @notice Upper bound of maxPeers: a row is then at most 256 words of 16 weights.
     uint256 public constant MAX_PEERS_LIMIT = 4096;
     /// @notice Upper bound of every parameter counted in blocks.
     uint256 public constant MAX_BLOCKS = 1_000_000;
+    /// @notice Upper bound of rho (WAD, so 1e6).
     uint256 public constant MAX_RHO = 1e24;
     uint256 private constant WAD = 1e18;
     uint256 private constant MAX_ROW_WORDS = 256; // MAX_PEERS_LIMIT / 16 lanes
@@ -77,10 +83,15 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuardTransien
         uint128 rho;
     }
 
+    /// @notice The Agora token: stake is held in it and emission is minted in it.
     AgoraToken public immutable token;
+    /// @notice Most peers that may register.
     uint256 public immutable maxPeers;
+    /// @notice Blocks per epoch.
     uint256 public immutable epochLength;
+    /// @notice Blocks of the commit window after each snapshot.
     uint256 public immutable commitBlocks;
+    /// @notice Blocks of the reveal window after the commit window.
     uint256 public immutable revealBlocks;
     /// @notice The deployment block; epoch e ends at genesisBlock + (e + 1) * epochLength.
     uint256 public immutable genesisBlock;
@@ -111,6 +122,7 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuardTransien
     /// @param token_ the Agora token; this contract must hold its MINTER_ROLE to pay emission.
     /// @param admin receives DEFAULT_ADMIN_ROLE and PARAMETER_ADMIN_ROLE.
     /// @param config every parameter; each is checked against its bounds.
+    /// @notice Deploys the market with its fixed parameters and the initial economic ones.
     constructor(AgoraToken token_, address admin, Config memory config) {
         if (address(token_) == address(0)) revert ZeroAddress();
         if (admin == address(0)) revert ZeroAddress();
@@ -139,11 +151,14 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuardTransien
     // ---------------------------------------------------------------- registration
 
     /// @notice Registers the caller as the next peer; returns its uid.
+    /// @return uid the caller's uid.
     function register() external returns (uint256 uid) {
         return _register(msg.sender, msg.sender);
     }
 
     /// @notice Lets a registered peer subscribe a newcomer (whitepaper §5); returns the new uid.
+    /// @param account the newcomer's account.
+    /// @return uid its uid.
     function registerFor(address account) external returns (uint256 uid) {
         _uidOf(msg.sender);
         if (account == address(0)) revert ZeroAddress();
@@ -154,6 +169,8 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuardTransien
 
     /// @notice Adds `amount` of the caller's tokens to the stake of peer `uid`. The stake belongs
     /// to that peer: this is how a peer bootstraps a newcomer.
+    /// @param uid the peer staked.
+    /// @param amount tokens pulled from the caller.
     function stake(uint256 uid, uint256 amount) external nonReentrant {
         _checkUid(uid);
         if (amount == 0) revert ZeroAmount();
@@ -164,6 +181,7 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuardTransien
 
     /// @notice Moves `amount` of the caller's stake into unbonding; it can be withdrawn
     /// `unbondingBlocks` after the latest unstake.
+    /// @param amount tokens of stake to unbond.
     function unstake(uint256 amount) external {
         uint256 uid = _uidOf(msg.sender);
         if (amount == 0) revert ZeroAmount();
@@ -197,6 +215,8 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuardTransien
     /// @notice Sets the caller's weight row from sparse (uid, value) pairs, uids strictly increasing.
     /// The row is normalized to sum 65535 (see WeightRow) and the stored row moves toward it with
     /// the learning rate lambda.
+    /// @param uids the uids weighted, strictly increasing and below peerCount.
+    /// @param values their weights, in any scale; not all zero.
     function setWeights(uint16[] calldata uids, uint16[] calldata values) external {
         (uint256 uid, PeerState memory state, Core memory core) = _checkWeightSetter();
         uint256 n = core.peerCount;
@@ -226,6 +246,7 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuardTransien
     /// Same normalization and learning rate as `setWeights`; a row that already sums to 65535
     /// (as the SDK's `normalizeRow` makes it) is stored without any rounding work, and with
     /// lambda = 1 goes straight from calldata to storage.
+    /// @param row the packed row, at most wordsFor(peerCount) words; not all zero.
     function setWeightsPacked(uint256[] calldata row) external {
         (uint256 uid, PeerState memory state, Core memory core) = _checkWeightSetter();
         uint256 n = core.peerCount;
@@ -260,6 +281,8 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuardTransien
     /// @notice Commits a validator's result for epoch `epoch`:
     /// commitment = keccak256(abi.encode(root, totalEmission, salt, msg.sender)).
     /// Open during the commitBlocks after the snapshot, to peers with stake at the snapshot.
+    /// @param epoch the epoch.
+    /// @param commitment keccak256(abi.encode(root, totalEmission, salt, msg.sender)).
     function commitResult(uint256 epoch, bytes32 commitment) external {
         uint256 uid = _uidOf(msg.sender);
         uint256 snapshot = snapshotBlock(epoch);
@@ -276,6 +299,10 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuardTransien
     /// @notice Reveals a committed result. Its vote weight is the validator's stake at the
     /// snapshot; once the stake behind one (root, totalEmission) exceeds quorum * total snapshot
     /// stake, the epoch is final. Reverts if totalEmission exceeds tau * total snapshot stake.
+    /// @param epoch the epoch.
+    /// @param root the Merkle root of the epoch's emission, leaves (uid, amount).
+    /// @param totalEmission the sum of the leaves' amounts.
+    /// @param salt the salt of the commitment.
     function revealResult(uint256 epoch, bytes32 root, uint256 totalEmission, bytes32 salt) external {
         uint256 uid = _uidOf(msg.sender);
         uint48 snapshot = uint48(snapshotBlock(epoch));
@@ -296,6 +323,7 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuardTransien
 
     /// @notice Records that an epoch lapsed: its reveal window is over and no result reached quorum.
     /// Permissionless; only an event and the stored state change (a lapsed epoch emits nothing).
+    /// @param epoch the epoch.
     function closeEpoch(uint256 epoch) external {
         uint256 closes = snapshotBlock(epoch) + commitBlocks + revealBlocks;
         if (block.number <= closes) revert EpochNotOver(epoch, closes);
@@ -308,12 +336,17 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuardTransien
     /// @notice Claims peer `uid`'s emission of a finalized epoch: the leaf (uid, amount) of the
     /// epoch's StandardMerkleTree root. Mints `amount` and adds it to the peer's stake. Anyone may
     /// claim for anyone; each leaf pays once.
+    /// @param epoch the finalized epoch.
+    /// @param uid the peer paid.
+    /// @param amount the leaf's amount.
+    /// @param proof the leaf's Merkle proof.
     function claim(uint256 epoch, uint256 uid, uint256 amount, bytes32[] calldata proof) external {
         _claim(epoch, uid, amount, proof);
         token.mint(address(this), amount);
     }
 
     /// @notice `claim` for many leaves, of one or several epochs, with one mint.
+    /// @param claims the leaves, each with its proof.
     function claimMany(Claim[] calldata claims) external {
         uint256 minted;
         for (uint256 i; i < claims.length; ++i) {
@@ -328,11 +361,16 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuardTransien
 
     /// @notice Changes one economic parameter within its bounds (see `parameterBounds`).
     /// A change of tau or quorum applies to epochs whose snapshot is at or after this block.
+    /// @param parameter the parameter.
+    /// @param value its new value.
     function setParameter(Parameter parameter, uint256 value) external onlyRole(PARAMETER_ADMIN_ROLE) {
         _setParameter(parameter, value);
     }
 
     /// @notice The inclusive bounds of a parameter.
+    /// @param parameter the parameter.
+    /// @return min its least value.
+    /// @return max its greatest value.
     function parameterBounds(Parameter parameter) public pure returns (uint256 min, uint256 max) {
         if (parameter == Parameter.Lambda) return (1, WAD);
         if (parameter == Parameter.Quorum) return (WAD / 2, WAD - 1);
@@ -344,6 +382,7 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuardTransien
     }
 
     /// @notice Every parameter as in force now (deploy-time ones included).
+    /// @return config the parameters, in the deployment's Config layout.
     function parameters() external view returns (Config memory config) {
         Core memory core = _core;
         Thresholds memory t = _thresholds;
@@ -364,11 +403,13 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuardTransien
     }
 
     /// @notice tau in force at block `blockNumber`.
+    /// @param blockNumber a block, at most the current one.
     function tauAt(uint256 blockNumber) external view returns (uint256) {
         return _tau.upperLookupRecent(_past(blockNumber));
     }
 
     /// @notice quorum in force at block `blockNumber`.
+    /// @param blockNumber a block, at most the current one.
     function quorumAt(uint256 blockNumber) external view returns (uint256) {
         return _quorum.upperLookupRecent(_past(blockNumber));
     }
@@ -380,24 +421,33 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuardTransien
         return _core.peerCount;
     }
 
+    /// @notice Least stake a peer needs to set weights (token wei).
     function minStakeToSetWeights() external view returns (uint256) {
         return _thresholds.minStakeToSetWeights;
     }
 
+    /// @notice Connectivity scale of the rank (WAD), an input of the SDK's epoch computation.
     function rho() external view returns (uint256) {
         return _thresholds.rho;
     }
 
     /// @notice The uid of a registered account; reverts with NotRegistered otherwise.
+    /// @param account the account.
     function uidOf(address account) external view returns (uint256) {
         return _uidOf(account);
     }
 
+    /// @notice Whether `account` is a registered peer.
+    /// @param account the account.
     function isRegistered(address account) external view returns (bool) {
         return _peerState[account].uidPlusOne != 0;
     }
 
     /// @notice The account, last weight update block and whether the row was ever set, of `uid`.
+    /// @param uid the peer.
+    /// @return account its account.
+    /// @return lastWeightsBlock the block of its last weight update.
+    /// @return rowSet whether it ever set its row.
     function peer(uint256 uid) external view returns (address account, uint256 lastWeightsBlock, bool rowSet) {
         _checkUid(uid);
         account = _accountOf[uid];
@@ -405,27 +455,36 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuardTransien
         return (account, p.lastWeightsBlock, p.rowSet);
     }
 
+    /// @notice Current stake of peer `uid`.
+    /// @param uid the peer.
     function stakeOf(uint256 uid) external view returns (uint256) {
         _checkUid(uid);
         return _stake[uid].latest();
     }
 
+    /// @notice Sum of the current stakes of every peer.
     function totalStake() external view returns (uint256) {
         return _totalStake.latest();
     }
 
     /// @notice Stake of `uid` as of the end of block `blockNumber` (at most the current block).
+    /// @param uid the peer.
+    /// @param blockNumber a block, at most the current one.
     function stakeAt(uint256 uid, uint256 blockNumber) external view returns (uint256) {
         _checkUid(uid);
         return _stake[uid].upperLookupRecent(_past(blockNumber));
     }
 
     /// @notice Total stake as of the end of block `blockNumber` (at most the current block).
+    /// @param blockNumber a block, at most the current one.
     function totalStakeAt(uint256 blockNumber) external view returns (uint256) {
         return _totalStake.upperLookupRecent(_past(blockNumber));
     }
 
     /// @notice Tokens of `uid` in unbonding and the block from which they can be withdrawn.
+    /// @param uid the peer.
+    /// @return amount the tokens in unbonding.
+    /// @return releaseBlock the block from which they can be withdrawn.
     function unbondingOf(uint256 uid) external view returns (uint256 amount, uint256 releaseBlock) {
         _checkUid(uid);
         Unbonding memory u = _unbonding[uid];
@@ -434,6 +493,7 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuardTransien
 
     /// @notice The stake of every registered peer, by uid. Call it at a past blockTag to read
     /// the stakes of that block.
+    /// @return stakes the stake of uid i at index i.
     function getStakes() external view returns (uint256[] memory stakes) {
         uint256 n = _core.peerCount;
         stakes = new uint256[](n);
@@ -443,6 +503,10 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuardTransien
     /// @notice The packed weight rows of uids [from, to): `rowWords` words per row, rows one after
     /// the other. A row never set reads as the peer trusting only itself (65535 on its own uid).
     /// Call it at a past blockTag to read the rows of that block.
+    /// @param from the first uid.
+    /// @param to one past the last uid, at most peerCount.
+    /// @return rowWords words per row: wordsFor(peerCount).
+    /// @return words the rows.
     function getWeightRows(uint256 from, uint256 to) external view returns (uint256 rowWords, uint256[] memory words) {
         uint256 n = _core.peerCount;
         if (from > to || to > n) revert RangeInvalid(from, to, n);
@@ -464,6 +528,7 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuardTransien
     }
 
     /// @notice Block at which epoch `epoch` ends: its inputs are the state after this block.
+    /// @param epoch the epoch.
     function snapshotBlock(uint256 epoch) public view returns (uint256) {
         return genesisBlock + (epoch + 1) * epochLength;
     }
@@ -474,6 +539,8 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuardTransien
         return (block.number - genesisBlock - 1) / epochLength;
     }
 
+    /// @notice Where epoch `epoch` is in its life.
+    /// @param epoch the epoch.
     function epochStatus(uint256 epoch) public view returns (EpochStatus) {
         EpochState state = _epochs[epoch].state;
         if (state == EpochState.Finalized) return EpochStatus.Finalized;
@@ -485,33 +552,50 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuardTransien
     }
 
     /// @notice Status, final root and emission, and what has been claimed, of `epoch`.
-    function epochInfo(uint256 epoch)
-        external
-        view
-        returns (EpochStatus status, bytes32 root, uint256 totalEmission, uint256 claimed)
-    {
+    /// @param epoch the epoch.
+    /// @return status its status.
+    /// @return root its final root (zero unless finalized).
+    /// @return totalEmission its final emission (zero unless finalized).
+    /// @return claimed the emission claimed so far.
+    function epochInfo(
+        uint256 epoch
+    ) external view returns (EpochStatus status, bytes32 root, uint256 totalEmission, uint256 claimed) {
         Epoch memory e = _epochs[epoch];
         return (epochStatus(epoch), e.root, e.totalEmission, e.claimed);
     }
 
+    /// @notice The commitment of validator `uid` for `epoch` (zero if none).
+    /// @param epoch the epoch.
+    /// @param uid the validator.
     function commitmentOf(uint256 epoch, uint256 uid) external view returns (bytes32) {
         return _commitments[epoch][uid];
     }
 
+    /// @notice Whether validator `uid` revealed its result for `epoch`.
+    /// @param epoch the epoch.
+    /// @param uid the validator.
     function hasRevealed(uint256 epoch, uint256 uid) external view returns (bool) {
         return _revealed[epoch].get(uid);
     }
 
     /// @notice Snapshot stake revealed so far behind one (root, totalEmission).
+    /// @param epoch the epoch.
+    /// @param root the result's root.
+    /// @param totalEmission the result's emission.
     function resultStake(uint256 epoch, bytes32 root, uint256 totalEmission) external view returns (uint256) {
         return _resultStake[epoch][keccak256(abi.encode(root, totalEmission))];
     }
 
+    /// @notice Whether peer `uid`'s emission of `epoch` has been claimed.
+    /// @param epoch the epoch.
+    /// @param uid the peer.
     function isClaimed(uint256 epoch, uint256 uid) external view returns (bool) {
         return _claimed[epoch].get(uid);
     }
 
     /// @notice Every uid's claim flag for `epoch` in one call: uid u is bit u % 256 of word u / 256.
+    /// @param epoch the epoch.
+    /// @return words the bitmap, ceil(peerCount / 256) words.
     function claimedBitmap(uint256 epoch) external view returns (uint256[] memory words) {
         words = new uint256[]((uint256(_core.peerCount) + 255) / 256);
         for (uint256 w; w < words.length; ++w) words[w] = _claimed[epoch]._data[w];

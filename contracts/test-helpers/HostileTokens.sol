@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.28;
-
 // Test-only contracts: hostile on purpose (low-level calls, reentry, assembly to bubble reverts), not
 // deployed outside tests, so the production NatSpec and gas rules do not apply.
 // solhint-disable use-natspec, avoid-low-level-calls, no-inline-assembly, gas-increment-by-one, one-contract-per-file
+pragma solidity ^0.8.28;
 
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 

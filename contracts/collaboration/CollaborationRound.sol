@@ -2,8 +2,8 @@
 pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {TokenCredits} from "../token/TokenCredits.sol";
 
 /// @title CollaborationRound
 /// @notice Rounds of collaborative training paid with models (SPEC §4, "Paid with Models"). A
@@ -16,8 +16,8 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 /// to the parties.
 /// @dev Invariant: token.balanceOf(this) == sum over rounds not settled of (bond + collateral
 /// posted) + credits.
-contract CollaborationRound is ReentrancyGuardTransient {
-    using SafeERC20 for IERC20;
+contract CollaborationRound is TokenCredits {
+    using SafeCast for uint256;
 
     /// @notice Most items in one menu.
     uint256 public constant MAX_ITEMS = 16;
@@ -60,16 +60,12 @@ contract CollaborationRound is ReentrancyGuardTransient {
         uint128 qualityShare; // of the trained model's value, 18 decimals
     }
 
-    /// @notice The token bonds and collateral are in.
-    IERC20 public immutable token;
     /// @notice Rounds created so far (ids start at 1).
     uint256 public roundCount;
     mapping(uint256 round => Round) private _rounds;
     mapping(uint256 round => Item[]) private _items;
     mapping(uint256 round => address[]) private _parties;
     mapping(uint256 round => mapping(address party => Party)) private _party;
-    /// @notice Tokens each account can withdraw (returned collateral and bonds, forfeited shares).
-    mapping(address account => uint256) public credits;
 
     /// @notice A coordinator created a round and posted its bond.
     /// @param round the round's id.
@@ -119,17 +115,6 @@ contract CollaborationRound is ReentrancyGuardTransient {
     /// @param recipients the parties that shared it (0: it went back to the coordinator).
     event CoordinatorDefaulted(uint256 indexed round, uint256 bond, uint256 recipients);
 
-    /// @notice Tokens were credited to an account, to be taken with `withdraw`.
-    /// @param account the account credited.
-    /// @param amount the tokens credited.
-    event Credited(address indexed account, uint256 amount);
-
-    /// @notice An account withdrew its credits.
-    /// @param account the account paid.
-    /// @param amount the tokens sent.
-    event Withdrawn(address indexed account, uint256 amount);
-
-    error ZeroAddress();
     error InvalidMenu(string reason);
     error InvalidDeadlines();
     error UnknownRound(uint256 round);
@@ -145,12 +130,10 @@ contract CollaborationRound is ReentrancyGuardTransient {
     error NotCoordinator(uint256 round, address caller);
     error WrongShareCount(uint256 round, uint256 given, uint256 parties);
     error ShareTooLarge(uint256 round, address party, uint256 share);
-    error NothingToWithdraw(address account);
 
-    constructor(IERC20 token_) {
-        if (address(token_) == address(0)) revert ZeroAddress();
-        token = token_;
-    }
+    /// @notice Sets the token once.
+    /// @param token_ the token bonds and collateral are in.
+    constructor(IERC20 token_) TokenCredits(token_) {}
 
     /// @notice Creates a round with its menu and posts the coordinator's `bond`.
     /// Items must be ordered by contribution (ascending); deadlines must follow each other.
@@ -188,9 +171,9 @@ contract CollaborationRound is ReentrancyGuardTransient {
         r.contributionDeadline = contributionDeadline;
         r.deliveryDeadline = deliveryDeadline;
         r.menuHash = keccak256(abi.encode(items));
-        r.bond = uint128(bond);
+        r.bond = bond.toUint128();
         for (uint256 i; i < items.length; ++i) _items[id].push(items[i]);
-        token.safeTransferFrom(msg.sender, address(this), bond);
+        _pull(msg.sender, bond);
         emit RoundCreated(id, msg.sender, r.menuHash, items, bond);
     }
 
@@ -210,7 +193,7 @@ contract CollaborationRound is ReentrancyGuardTransient {
         _parties[id].push(msg.sender);
         uint256 collateral = items[item].collateral;
         r.collateral += uint128(collateral);
-        token.safeTransferFrom(msg.sender, address(this), collateral);
+        _pull(msg.sender, collateral);
         emit Joined(id, msg.sender, item, collateral);
     }
 
@@ -228,7 +211,7 @@ contract CollaborationRound is ReentrancyGuardTransient {
         uint256 need = _items[id][p.item].contribution;
         if (amount < need) revert ContributionTooSmall(id, need, amount);
         p.contributed = true;
-        p.amount = uint128(amount);
+        p.amount = amount.toUint128();
         p.dataHash = dataHash;
         emit Contributed(id, msg.sender, dataHash, amount);
     }
@@ -275,15 +258,6 @@ contract CollaborationRound is ReentrancyGuardTransient {
         if (recipients == 0) _credit(r.coordinator, r.bond);
         _settle(id, contributors, forfeited, recipients > 0 ? r.bond : 0);
         emit CoordinatorDefaulted(id, r.bond, recipients);
-    }
-
-    /// @notice Sends the caller everything credited to it.
-    function withdraw() external nonReentrant {
-        uint256 amount = credits[msg.sender];
-        if (amount == 0) revert NothingToWithdraw(msg.sender);
-        credits[msg.sender] = 0;
-        emit Withdrawn(msg.sender, amount);
-        token.safeTransfer(msg.sender, amount);
     }
 
     // ------------------------------------------------------------------ views
@@ -358,11 +332,5 @@ contract CollaborationRound is ReentrancyGuardTransient {
             }
             _credit(parties[i], amount);
         }
-    }
-
-    function _credit(address account, uint256 amount) private {
-        if (amount == 0) return;
-        credits[account] += amount;
-        emit Credited(account, amount);
     }
 }

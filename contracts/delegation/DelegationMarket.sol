@@ -2,8 +2,8 @@
 pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {TokenCredits} from "../token/TokenCredits.sol";
 import {SD59x18, sd, ln, pow} from "@prb/math/src/SD59x18.sol";
 
 /// @title DelegationMarket
@@ -19,8 +19,9 @@ import {SD59x18, sd, ln, pow} from "@prb/math/src/SD59x18.sol";
 /// utility of 4.5 tokens; a price of 5e14 is 0.0005 tokens per output token). The user's reward
 /// measurement is trusted (docs/delegation.md). Invariant: token.balanceOf(this) == sum over open
 /// sessions of (budget - spent + what providers earned and have not collected) + credits.
-contract DelegationMarket is ReentrancyGuardTransient {
-    using SafeERC20 for IERC20;
+contract DelegationMarket is TokenCredits {
+    using SafeCast for uint256;
+    using SafeCast for int256;
 
     /// @notice Most providers (K) in one session.
     uint256 public constant MAX_PROVIDERS = 8;
@@ -89,8 +90,6 @@ contract DelegationMarket is ReentrancyGuardTransient {
         int256 m;
     }
 
-    /// @notice The token budgets and payments are in.
-    IERC20 public immutable token;
     /// @notice Sessions opened so far (ids start at 1).
     uint256 public sessionCount;
     mapping(address provider => Model[]) private _models;
@@ -100,8 +99,6 @@ contract DelegationMarket is ReentrancyGuardTransient {
     mapping(uint256 session => address[]) private _providers;
     mapping(uint256 session => mapping(uint256 index => ProviderStats)) private _stats;
     mapping(uint256 session => Plan) private _plans;
-    /// @notice Tokens each account can withdraw (provider earnings, refunds of budget).
-    mapping(address account => uint256) public credits;
 
     /// @notice A provider registered (or replaced) its models.
     /// @param provider the provider.
@@ -161,17 +158,6 @@ contract DelegationMarket is ReentrancyGuardTransient {
     /// @param refund the budget credited back to the user.
     event SessionClosed(uint256 indexed session, uint256 owedPaid, uint256 refund);
 
-    /// @notice Tokens were credited to an account, to be taken with `withdraw`.
-    /// @param account the account credited.
-    /// @param amount the tokens credited.
-    event Credited(address indexed account, uint256 amount);
-
-    /// @notice An account withdrew its credits.
-    /// @param account the account paid.
-    /// @param amount the tokens sent.
-    event Withdrawn(address indexed account, uint256 amount);
-
-    error ZeroAddress();
     error InvalidModels(string reason);
     error ProviderBusy(address provider, uint256 openSessions);
     error InvalidSession(string reason);
@@ -188,12 +174,10 @@ contract DelegationMarket is ReentrancyGuardTransient {
     error ExplorationIncomplete(uint256 session, uint256 provider, uint256 explored, uint256 b);
     error BudgetTooLow(uint256 session, uint256 need, uint256 available);
     error SessionOpen(uint256 session, uint256 deadline);
-    error NothingToWithdraw(address account);
 
-    constructor(IERC20 token_) {
-        if (address(token_) == address(0)) revert ZeroAddress();
-        token = token_;
-    }
+    /// @notice Sets the token once.
+    /// @param token_ the token budgets and payments are in.
+    constructor(IERC20 token_) TokenCredits(token_) {}
 
     // ------------------------------------------------------------------ providers
 
@@ -268,10 +252,10 @@ contract DelegationMarket is ReentrancyGuardTransient {
         s.l = l;
         s.rewardScale = rewardScale;
         s.eps = eps;
-        s.budget = uint128(budget);
+        s.budget = budget.toUint128();
         _providers[id] = providers;
         for (uint256 i; i < k; ++i) ++openSessionsOf[providers[i]];
-        token.safeTransferFrom(msg.sender, address(this), budget);
+        _pull(msg.sender, budget);
         emit SessionOpened(id, msg.sender, providers, t, b, budget);
     }
 
@@ -282,8 +266,8 @@ contract DelegationMarket is ReentrancyGuardTransient {
         Session storage s = _session(id);
         if (s.phase == Phase.Closed) revert WrongPhase(id, s.phase);
         if (uint256(s.budget) + amount > type(uint128).max) revert InvalidSession("budget exceeds 2^128");
-        s.budget += uint128(amount);
-        token.safeTransferFrom(msg.sender, address(this), amount);
+        s.budget += amount.toUint128();
+        _pull(msg.sender, amount);
     }
 
     // settle is one dispatch over the phases (SPEC §3.1) on the same session and provider state: it
@@ -319,16 +303,16 @@ contract DelegationMarket is ReentrancyGuardTransient {
         Phase phase = s.phase;
         if (phase == Phase.Exploration) {
             _allow(id, index, count, s.b - p.explored);
-            p.explored += uint48(count);
-            p.tokenSum += uint96(billed);
-            p.rewardSum += uint128(rewardSum);
+            p.explored += count.toUint48();
+            p.tokenSum += billed.toUint96();
+            p.rewardSum += rewardSum.toUint128();
         } else if (phase == Phase.Exploitation) {
             if (index != s.best) revert NotBestProvider(id, index, s.best);
             uint256 inBlock = s.b - (s.exploited % s.b);
             uint256 left = s.r - s.exploited;
             _allow(id, index, count, inBlock < left ? inBlock : left);
-            s.exploited += uint64(count);
-            s.exploitUtility += int128(int256(rewardSum) - int256(payment));
+            s.exploited += count.toUint64();
+            s.exploitUtility += (rewardSum.toInt256() - payment.toInt256()).toInt128();
             _checkEarlyStop(id, s);
         } else if (phase == Phase.Bonus) {
             _allow(id, index, count, p.bonusDue);
@@ -346,17 +330,19 @@ contract DelegationMarket is ReentrancyGuardTransient {
         }
         uint256 spent = s.spent + payment;
         if (spent + s.reserved > s.budget) revert BudgetTooLow(id, spent + s.reserved, s.budget);
-        s.spent = uint128(spent);
+        s.spent = spent.toUint128();
         // Kept in the provider's stats slot (no credit slot per settlement); collected with
         // collectEarnings or when the session closes.
-        p.earned += uint128(payment);
+        p.earned += payment.toUint128();
         emit Settled(id, index, phase, count, billed, rewardSum, payment);
     }
 
     // solhint-enable function-max-lines
 
     /// @notice Moves what provider `index` has earned in session `id` so far to its credits (it may
-    /// then withdraw). By the provider, at any time.
+    /// then withdraw). By the provider, once the plan is committed: in exploration what it earned
+    /// is its exploration payment, which the plan reads to choose the best provider and its
+    /// threshold (collecting it early would make a provider look free). Closing pays it as well.
     /// @param id the session.
     /// @param index the caller's index in the session.
     function collectEarnings(uint256 id, uint256 index) external {
@@ -364,6 +350,7 @@ contract DelegationMarket is ReentrancyGuardTransient {
         if (index >= s.k) revert ProviderIndexOutOfRange(index, s.k);
         address provider = _providers[id][index];
         if (msg.sender != provider) revert NotProvider(id, index, msg.sender);
+        if (s.phase == Phase.Exploration || s.phase == Phase.Closed) revert WrongPhase(id, s.phase);
         ProviderStats storage p = _stats[id][index];
         uint256 amount = p.earned;
         p.earned = 0;
@@ -443,15 +430,6 @@ contract DelegationMarket is ReentrancyGuardTransient {
         emit SessionClosed(id, owedPaid, refund);
     }
 
-    /// @notice Sends the caller everything credited to it.
-    function withdraw() external nonReentrant {
-        uint256 amount = credits[msg.sender];
-        if (amount == 0) revert NothingToWithdraw(msg.sender);
-        credits[msg.sender] = 0;
-        emit Withdrawn(msg.sender, amount);
-        token.safeTransfer(msg.sender, amount);
-    }
-
     // ------------------------------------------------------------------ views
 
     /// @notice A session's state.
@@ -490,12 +468,6 @@ contract DelegationMarket is ReentrancyGuardTransient {
         if (count > allowed) revert CountExceedsPhase(id, index, count, allowed);
     }
 
-    function _credit(address account, uint256 amount) private {
-        if (amount == 0) return;
-        credits[account] += amount;
-        emit Credited(account, amount);
-    }
-
     /// @dev At each block end of exploitation: stop when the running average utility is below the threshold.
     function _checkEarlyStop(uint256 id, Session storage s) private {
         uint256 done = s.exploited;
@@ -525,9 +497,8 @@ contract DelegationMarket is ReentrancyGuardTransient {
     /// @dev ln vbar - ln taubar - taubar / L of a provider's exploration (18 decimals).
     function _providerTerm(ProviderStats storage p, Session storage s) private view returns (int256) {
         int256 b = int256(uint256(s.b));
-        SD59x18 avgReward = sd(int256(uint256(p.rewardSum)) / b);
-        SD59x18 avgTokens = sd((int256(uint256(p.tokenSum)) * UNIT) / b);
-        return ln(avgReward).unwrap() - ln(avgTokens).unwrap() - avgTokens.unwrap() / int256(uint256(s.l));
+        int256 avgTokens = (int256(uint256(p.tokenSum)) * UNIT) / b;
+        return _lnFloored(int256(uint256(p.rewardSum)) / b) - _lnFloored(avgTokens) - avgTokens / int256(uint256(s.l));
     }
 
     function _computePlan(uint256 id, Session storage s) private view returns (Plan memory plan) {
@@ -582,7 +553,14 @@ contract DelegationMarket is ReentrancyGuardTransient {
                 if (m.outputTokens > maxTokens) maxTokens = m.outputTokens;
             }
         }
-        return -ln(sd(minRatio)).unwrap() + (int256(maxTokens) * UNIT) / int256(uint256(s.l)) + UNIT;
+        return -_lnFloored(minRatio) + (int256(maxTokens) * UNIT) / int256(uint256(s.l)) + UNIT;
+    }
+
+    /// @dev ln x of an 18-decimal x floored at 1e-18, so an average that rounds to zero (a provider
+    /// that earned no reward or reported no tokens in exploration) gives a large finite term
+    /// (ln 1e-18 = -41.4) instead of making commitPlan revert for ever.
+    function _lnFloored(int256 x) private pure returns (int256) {
+        return ln(sd(x > 0 ? x : int256(1))).unwrap();
     }
 
     /// @dev M = T^-eps ln(K T), 18 decimals.

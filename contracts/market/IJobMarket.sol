@@ -191,17 +191,6 @@ interface IJobMarket {
     /// @param amount the tokens paid.
     event ShareClaimed(uint256 indexed matchId, address indexed account, uint256 amount);
 
-    /// @notice Tokens were credited to an account, to be taken with `withdraw`.
-    /// @param account the account credited.
-    /// @param amount the tokens credited.
-    event Credited(address indexed account, uint256 amount);
-
-    /// @notice An account withdrew its credits.
-    /// @param account the account paid.
-    /// @param amount the tokens sent.
-    event Withdrawn(address indexed account, uint256 amount);
-
-    error ZeroAddress();
     error InvalidMediatorTerms(string reason);
     error MediatorAlreadyRegistered(address mediator);
     error UnknownMediator(address mediator);
@@ -232,6 +221,5 @@ interface IJobMarket {
     error TooEarly(uint256 matchId, uint256 deadline, uint256 now_);
     error WrongResultCount(uint256 matchId, uint256 given, uint256 n);
     error NothingToClaim(uint256 matchId, address caller);
-    error NothingToWithdraw(address account);
     error TooManyTrustedMediators(uint256 count, uint256 max);
 }

@@ -2,7 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {Escrow} from "./Escrow.sol";
+import {TokenCredits} from "../token/TokenCredits.sol";
 import {MediatorRegistry} from "./MediatorRegistry.sol";
 
 /// @title JobMarket
@@ -49,7 +49,7 @@ contract JobMarket is MediatorRegistry {
     mapping(uint256 matchId => MatchStatus) private _matches;
     mapping(uint256 matchId => bytes32) private _results;
 
-    constructor(IERC20 token_) Escrow(token_) {
+    constructor(IERC20 token_) TokenCredits(token_) {
         _counters.deployedAt = uint64(block.timestamp);
     }
 

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {Escrow} from "./Escrow.sol";
+import {TokenCredits} from "../token/TokenCredits.sol";
+import {IJobMarket} from "./IJobMarket.sol";
 
 /// @title MediatorRegistry
 /// @notice Mediators of the job market (SPEC §2.1): each registers its terms (n, PR, NDPR,
 /// availability prices, bond per job, mediation time) with a bond deposit. Every matched job locks
 /// one bond from the deposit until the job closes; a mediator exits, and gets its deposit back,
 /// only when no job it mediates is open.
-abstract contract MediatorRegistry is Escrow {
+abstract contract MediatorRegistry is IJobMarket, TokenCredits {
     uint256 internal constant WAD = 1e18;
     /// @notice Most re-executions per mediation (n): keeps a mediation's gas sane.
     uint256 public constant MAX_N = 64;

@@ -124,6 +124,12 @@ interface IRankingMarket {
 
     error InvalidConfig(string field, uint256 value);
     error ZeroAddress();
+    /// @notice The token delivered `received` where `sent` was transferred: fee-on-transfer and
+    /// rebasing tokens are not supported (the market must hold exactly the stake it records).
+    /// @param token the token.
+    /// @param sent the amount transferred.
+    /// @param received the amount that arrived.
+    error UnsupportedToken(address token, uint256 sent, uint256 received);
     error FutureBlock(uint256 blockNumber, uint256 currentBlock);
     error ParameterOutOfBounds(Parameter parameter, uint256 value, uint256 min, uint256 max);
     error AlreadyRegistered(address account, uint256 uid);

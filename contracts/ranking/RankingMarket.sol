@@ -174,7 +174,10 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuardTransien
     function stake(uint256 uid, uint256 amount) external nonReentrant {
         _checkUid(uid);
         if (amount == 0) revert ZeroAmount();
+        uint256 before = token.balanceOf(address(this));
         IERC20(address(token)).safeTransferFrom(msg.sender, address(this), amount);
+        uint256 received = token.balanceOf(address(this)) - before;
+        if (received != amount) revert UnsupportedToken(address(token), amount, received);
         uint256 newStake = _increaseStake(uid, amount);
         emit Staked(uid, msg.sender, amount, newStake);
     }

@@ -169,6 +169,30 @@ describe("DelegationMarket (SPEC §3.2)", () => {
     expect(await f.token.balanceOf(await f.market.getAddress())).to.equal(0n);
   });
 
+  it("lets a provider collect its earnings once the plan is committed, and the plan still sees its exploration payment", async () => {
+    const f = await loadFixture(explored1e6);
+    const earned = (await f.market.stats(f.id, 0)).earned;
+    expect(earned).to.equal(BigInt(f.B * 1000) * toWei(5e-4));
+    await f.market.commitPlan(f.id);
+    await expect(f.market.connect(f.providers[0]).collectEarnings(f.id, 0)).to.emit(f.market, "Credited").withArgs(f.providers[0].address, earned);
+    expect((await f.market.stats(f.id, 0)).earned).to.equal(0n);
+    await expect(f.market.connect(f.providers[0]).withdraw()).to.changeTokenBalance(f.token, f.providers[0], earned);
+    await expectConservation(f, [f.user.address, ...f.providers.map((p) => p.address)]);
+  });
+
+  it("commits a plan when a provider earned no reward or reported no tokens in exploration", async () => {
+    const f = await loadFixture(deployed);
+    const { id, B } = await openSession(f.market, f.user, { providers: f.providers.map((p) => p.address), T: 1_000_000, eps: 0.3, L: 1500, rewardScale: 5, budget: BUDGET, duration: 86_400 });
+    await f.market.connect(f.user).settle(id, 0, B, B * 1000, BigInt(B) * toWei(4.5), 0);
+    await f.market.connect(f.user).settle(id, 1, B, B * 1000, 0, 0); // useless answers: no reward
+    await f.market.connect(f.user).settle(id, 2, B, 0, BigInt(B) * toWei(4.2), 0); // reported no tokens
+    await expect(f.market.commitPlan(id)).to.emit(f.market, "PlanCommitted");
+    const plan = await f.market.planOf(id);
+    expect(plan.best).to.equal(2n); // free answers with reward 4.2 beat reward 4.5 at 0.5 a query
+    expect(plan.r).to.be.greaterThan(0n);
+    await expectConservation(f, [f.user.address, ...f.providers.map((p) => p.address)]);
+  });
+
   it("lets anyone close a session after its deadline, and only the user before", async () => {
     const f = await loadFixture(explored1e6);
     const deadline = (await f.market.sessionOf(f.id)).deadline;
@@ -249,12 +273,15 @@ describe("DelegationMarket (SPEC §3.2)", () => {
     await f.market.connect(f.user).settle(id, 1, 10, 10_000, toWei(40), 0);
     await expect(f.market.connect(f.outsider).collectEarnings(id, 1)).to.be.revertedWithCustomError(f.market, "NotProvider").withArgs(id, 1, f.outsider.address);
     await expect(f.market.connect(f.providers[1]).collectEarnings(id, 5)).to.be.revertedWithCustomError(f.market, "ProviderIndexOutOfRange");
-    await f.market.connect(f.providers[1]).collectEarnings(id, 1);
-    expect(await f.market.credits(f.providers[1].address)).to.equal(10_000n * toWei(5e-4));
-    expect((await f.market.stats(id, 1)).earned).to.equal(0n);
+    // Exploration earnings stay in the session: the plan reads them as the exploration payment.
+    await expect(f.market.connect(f.providers[1]).collectEarnings(id, 1)).to.be.revertedWithCustomError(f.market, "WrongPhase").withArgs(id, SessionPhase.Exploration);
+    expect((await f.market.stats(id, 1)).earned).to.equal(10_000n * toWei(5e-4));
     const factory = new DelegationMarket__factory(f.user);
     await expect(factory.deploy(hre.ethers.ZeroAddress)).to.be.revertedWithCustomError(factory, "ZeroAddress");
     await f.market.connect(f.user).closeSession(id);
+    expect(await f.market.credits(f.providers[1].address)).to.equal(10_000n * toWei(5e-4));
+    expect((await f.market.stats(id, 1)).earned).to.equal(0n);
+    await expect(f.market.connect(f.providers[1]).collectEarnings(id, 1)).to.be.revertedWithCustomError(f.market, "WrongPhase").withArgs(id, SessionPhase.Closed);
     await expect(f.market.connect(f.user).settle(id, 0, 1, 1, 1, 0)).to.be.revertedWithCustomError(f.market, "WrongPhase").withArgs(id, SessionPhase.Closed);
     await expect(f.market.connect(f.user).topUp(id, 1)).to.be.revertedWithCustomError(f.market, "WrongPhase");
     expect(await f.market.openSessionsOf(f.providers[0].address)).to.equal(0n);

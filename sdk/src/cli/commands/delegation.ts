@@ -137,8 +137,13 @@ export function delegationCommands(program: Command, ctx: CliContext): void {
       const index = providers.indexOf(wallet.address.toLowerCase());
       if (index < 0) throw new CliError(`${wallet.address} is not a provider of session ${id}`);
       const s = await market.sessionOf(id);
-      if (Number(s.phase) !== SessionPhase.Closed) await (await market.collectEarnings(id, index)).wait();
+      const phase = Number(s.phase);
+      // Exploration earnings stay in the session until the plan (which reads them) is committed.
+      if (phase !== SessionPhase.Closed && phase !== SessionPhase.Exploration) await (await market.collectEarnings(id, index)).wait();
       const amount = await market.credits(wallet.address);
+      if (amount === 0n && phase === SessionPhase.Exploration) {
+        throw new CliError(`session ${id} is still exploring: earnings can be claimed once the plan is committed (agora delegation plan ${id}) or the session is closed`);
+      }
       if (amount === 0n) throw new CliError(`nothing to claim: session ${id} owes ${wallet.address} nothing yet`);
       await (await market.withdraw()).wait();
       ctx.emit({ session: id, withdrawn: amount }, `withdrew ${formatTokens(amount, 4)} AGORA`);

@@ -1,0 +1,170 @@
+import { expect } from "chai";
+import hre from "hardhat";
+import { mine, time } from "@nomicfoundation/hardhat-network-helpers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import { BaseContract, Interface } from "ethers";
+import { DEFAULT_RANKING_CONFIG } from "../../deploy/config";
+import { onChainModel } from "../../sdk/src/chain/delegation";
+import { NOTEBOOK_MODELS } from "../../sdk/src/delegation/toy";
+import {
+  CollaborationRound__factory,
+  DelegationMarket__factory,
+  FeeOnTransferToken__factory,
+  HostileReceiver,
+  HostileReceiver__factory,
+  JobMarket__factory,
+  RankingMarket__factory,
+  ReentrantToken,
+  ReentrantToken__factory,
+} from "../../typechain-types";
+import { TERMS } from "./jobHelpers";
+import { TOKENS, WAD } from "../helpers";
+
+const FEE_BPS = 100n; // 1%
+const AMOUNT = TOKENS(1000);
+const REENTRANT_CALL = new Interface(["error ReentrancyGuardReentrantCall()"]).getError("ReentrancyGuardReentrantCall")!.selector;
+const ITEMS = [{ contribution: TOKENS(10), reward: TOKENS(20), collateral: TOKENS(5) }];
+
+type Market = BaseContract & { getAddress(): Promise<string> };
+
+/** The four markets deployed on `token`, as a plain ERC-20 would be. */
+async function marketsOn(token: string, admin: HardhatEthersSigner) {
+  return {
+    ranking: await new RankingMarket__factory(admin).deploy(token, admin.address, DEFAULT_RANKING_CONFIG),
+    jobs: await new JobMarket__factory(admin).deploy(token),
+    delegation: await new DelegationMarket__factory(admin).deploy(token),
+    collaboration: await new CollaborationRound__factory(admin).deploy(token),
+  };
+}
+
+async function deadlines() {
+  const now = BigInt(await time.latest());
+  return { join: now + 100n, contribution: now + 200n, delivery: now + 300n };
+}
+
+describe("Markets with hostile tokens", () => {
+  describe("a token that charges a fee on transfer", () => {
+    async function deployed() {
+      const [admin, user, p0, p1] = await hre.ethers.getSigners();
+      const token = await new FeeOnTransferToken__factory(admin).deploy(FEE_BPS);
+      const markets = await marketsOn(await token.getAddress(), admin);
+      await token.mint(user.address, TOKENS(1_000_000));
+      for (const m of Object.values(markets)) await token.connect(user).approve(await m.getAddress(), hre.ethers.MaxUint256);
+      const received = AMOUNT - (AMOUNT * FEE_BPS) / 10_000n;
+      return { token, ...markets, user, p0, p1, received };
+    }
+
+    async function expectRefused(market: Market, tx: Promise<unknown>, token: string, received: bigint) {
+      await expect(tx).to.be.revertedWithCustomError(market, "UnsupportedToken").withArgs(token, AMOUNT, received);
+      expect(await (await hre.ethers.getContractAt("IERC20", token)).balanceOf(await market.getAddress())).to.equal(0n);
+    }
+
+    it("is refused by the ranking market at the first stake", async () => {
+      const f = await deployed();
+      await f.ranking.connect(f.user).register();
+      await expectRefused(f.ranking, f.ranking.connect(f.user).stake(0, AMOUNT), await f.token.getAddress(), f.received);
+    });
+
+    it("is refused by the job market at the first deposit", async () => {
+      const f = await deployed();
+      await expectRefused(f.jobs, f.jobs.connect(f.user).registerMediator(TERMS, AMOUNT), await f.token.getAddress(), f.received);
+    });
+
+    it("is refused by the delegation market at the first budget", async () => {
+      const f = await deployed();
+      await f.delegation.connect(f.p0).registerModels(NOTEBOOK_MODELS.map(onChainModel));
+      await f.delegation.connect(f.p1).registerModels(NOTEBOOK_MODELS.map(onChainModel));
+      const open = f.delegation.connect(f.user).openSession([f.p0.address, f.p1.address], 10_000, WAD / 4n, 1500, 5n * WAD, AMOUNT, 3600);
+      await expectRefused(f.delegation, open, await f.token.getAddress(), f.received);
+    });
+
+    it("is refused by collaboration rounds at the first bond", async () => {
+      const f = await deployed();
+      const d = await deadlines();
+      const create = f.collaboration.connect(f.user).createRound(ITEMS, AMOUNT, d.join, d.contribution, d.delivery);
+      await expectRefused(f.collaboration, create, await f.token.getAddress(), f.received);
+    });
+  });
+
+  describe("a token that calls back the sender and receiver, and a receiver that reenters", () => {
+    async function deployed() {
+      const [admin, p0, p1] = await hre.ethers.getSigners();
+      const token = await new ReentrantToken__factory(admin).deploy();
+      const markets = await marketsOn(await token.getAddress(), admin);
+      const hostile = await new HostileReceiver__factory(admin).deploy();
+      await token.mint(await hostile.getAddress(), TOKENS(1_000_000));
+      await hostile.act(await token.getAddress(), token.interface.encodeFunctionData("registerHook"));
+      for (const m of Object.values(markets)) {
+        await hostile.act(await token.getAddress(), token.interface.encodeFunctionData("approve", [await m.getAddress(), hre.ethers.MaxUint256]));
+      }
+      return { token, ...markets, hostile, p0, p1 };
+    }
+
+    /** Arms the receiver to call `withdraw()` on `market` whenever its tokens move. */
+    async function armWithdraw(hostile: HostileReceiver, market: Market) {
+      await hostile.arm(await market.getAddress(), new Interface(["function withdraw()"]).encodeFunctionData("withdraw"));
+    }
+
+    /** Every reentry was attempted and refused by the guard, and the market owes nothing and holds nothing. */
+    async function expectReentryRefused(token: ReentrantToken, hostile: HostileReceiver, market: Market, attempts: bigint) {
+      expect(await hostile.reentryAttempts()).to.equal(attempts);
+      expect(await hostile.reentrySuccesses()).to.equal(0n);
+      expect((await hostile.lastRevert()).slice(0, 10)).to.equal(REENTRANT_CALL);
+      expect(await token.balanceOf(await market.getAddress())).to.equal(0n);
+      expect(await token.balanceOf(await hostile.getAddress())).to.equal(TOKENS(1_000_000));
+    }
+
+    it("cannot reenter the ranking market while staking or withdrawing", async () => {
+      const f = await deployed();
+      const at = await f.ranking.getAddress();
+      await f.hostile.act(at, f.ranking.interface.encodeFunctionData("register"));
+      await armWithdraw(f.hostile, f.ranking);
+      await f.hostile.act(at, f.ranking.interface.encodeFunctionData("stake", [0, AMOUNT]));
+      expect(await f.ranking.stakeOf(0)).to.equal(AMOUNT);
+      await f.hostile.act(at, f.ranking.interface.encodeFunctionData("unstake", [AMOUNT]));
+      await mine(DEFAULT_RANKING_CONFIG.unbondingBlocks + 1n);
+      await f.hostile.act(at, f.ranking.interface.encodeFunctionData("withdraw"));
+      expect(await f.ranking.totalStake()).to.equal(0n);
+      await expectReentryRefused(f.token, f.hostile, f.ranking, 2n);
+    });
+
+    it("cannot reenter the job market while depositing a bond or withdrawing it", async () => {
+      const f = await deployed();
+      const at = await f.jobs.getAddress();
+      await armWithdraw(f.hostile, f.jobs);
+      await f.hostile.act(at, f.jobs.interface.encodeFunctionData("registerMediator", [TERMS, AMOUNT]));
+      await f.hostile.act(at, f.jobs.interface.encodeFunctionData("exitMediator"));
+      expect(await f.jobs.credits(await f.hostile.getAddress())).to.equal(AMOUNT);
+      await f.hostile.act(at, f.jobs.interface.encodeFunctionData("withdraw"));
+      expect(await f.jobs.credits(await f.hostile.getAddress())).to.equal(0n);
+      await expectReentryRefused(f.token, f.hostile, f.jobs, 2n);
+    });
+
+    it("cannot reenter the delegation market while escrowing a budget or withdrawing the refund", async () => {
+      const f = await deployed();
+      const at = await f.delegation.getAddress();
+      await f.delegation.connect(f.p0).registerModels(NOTEBOOK_MODELS.map(onChainModel));
+      await f.delegation.connect(f.p1).registerModels(NOTEBOOK_MODELS.map(onChainModel));
+      await armWithdraw(f.hostile, f.delegation);
+      const open = f.delegation.interface.encodeFunctionData("openSession", [[f.p0.address, f.p1.address], 10_000, WAD / 4n, 1500, 5n * WAD, AMOUNT, 3600]);
+      await f.hostile.act(at, open);
+      await f.hostile.act(at, f.delegation.interface.encodeFunctionData("closeSession", [1]));
+      expect(await f.delegation.credits(await f.hostile.getAddress())).to.equal(AMOUNT);
+      await f.hostile.act(at, f.delegation.interface.encodeFunctionData("withdraw"));
+      await expectReentryRefused(f.token, f.hostile, f.delegation, 2n);
+    });
+
+    it("cannot reenter collaboration rounds while posting a bond or withdrawing it", async () => {
+      const f = await deployed();
+      const at = await f.collaboration.getAddress();
+      const d = await deadlines();
+      await armWithdraw(f.hostile, f.collaboration);
+      await f.hostile.act(at, f.collaboration.interface.encodeFunctionData("createRound", [ITEMS, AMOUNT, d.join, d.contribution, d.delivery]));
+      await time.increaseTo(d.delivery + 1n);
+      await f.collaboration.claimDefault(1); // nobody joined: the bond goes back to the coordinator
+      expect(await f.collaboration.credits(await f.hostile.getAddress())).to.equal(AMOUNT);
+      await f.hostile.act(at, f.collaboration.interface.encodeFunctionData("withdraw"));
+      await expectReentryRefused(f.token, f.hostile, f.collaboration, 2n);
+    });
+  });
+});

@@ -2,7 +2,9 @@ import { expect } from "chai";
 import hre from "hardhat";
 import { mine, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { BaseContract, Interface } from "ethers";
+import fs from "node:fs";
+import path from "node:path";
+import { BaseContract, Interface, ParamType, ZeroAddress } from "ethers";
 import { DEFAULT_RANKING_CONFIG } from "../../deploy/config";
 import { onChainModel } from "../../sdk/src/chain/delegation";
 import { NOTEBOOK_MODELS } from "../../sdk/src/delegation/toy";
@@ -165,6 +167,83 @@ describe("Markets with hostile tokens", () => {
       expect(await f.collaboration.credits(await f.hostile.getAddress())).to.equal(AMOUNT);
       await f.hostile.act(at, f.collaboration.interface.encodeFunctionData("withdraw"));
       await expectReentryRefused(f.token, f.hostile, f.collaboration, 2n);
+    });
+  });
+
+  describe("every function behind the reentrancy guard", () => {
+    /** External functions marked nonReentrant in these sources (a market and the bases it inherits). */
+    function guarded(...files: string[]): string[] {
+      const names = files.flatMap((file) => {
+        const source = fs.readFileSync(path.join(__dirname, "..", "..", "contracts", file), "utf8");
+        return [...source.matchAll(/function (\w+)\([^)]*\)[^{;]*\bnonReentrant\b/g)].map((m) => m[1]);
+      });
+      return [...new Set(names)].sort();
+    }
+
+    /** Well-formed calldata with every argument zero (the guard reverts before any check of them). */
+    function zeroCall(iface: Interface, name: string): string {
+      const zero = (t: ParamType): unknown => {
+        if (t.baseType === "tuple") return t.components!.map(zero);
+        if (t.baseType === "array") return [];
+        if (t.baseType === "address") return ZeroAddress;
+        if (t.baseType === "bool") return false;
+        if (t.baseType === "string") return "";
+        if (t.baseType === "bytes") return "0x";
+        if (t.baseType.startsWith("bytes")) return "0x" + "00".repeat(Number(t.baseType.slice(5)));
+        return 0;
+      };
+      const fragment = iface.getFunction(name)!;
+      return iface.encodeFunctionData(fragment, fragment.inputs.map(zero));
+    }
+
+    it("refuses a reentrant call from inside a token transfer, in every market", async () => {
+      const [admin, p0, p1] = await hre.ethers.getSigners();
+      const token = await new ReentrantToken__factory(admin).deploy();
+      const m = await marketsOn(await token.getAddress(), admin);
+      const hostile = await new HostileReceiver__factory(admin).deploy();
+      await token.mint(await hostile.getAddress(), TOKENS(1_000_000));
+      await hostile.act(await token.getAddress(), token.interface.encodeFunctionData("registerHook"));
+      for (const market of Object.values(m)) {
+        await hostile.act(await token.getAddress(), token.interface.encodeFunctionData("approve", [await market.getAddress(), hre.ethers.MaxUint256]));
+      }
+      await m.delegation.connect(p0).registerModels(NOTEBOOK_MODELS.map(onChainModel));
+      await m.delegation.connect(p1).registerModels(NOTEBOOK_MODELS.map(onChainModel));
+      // Each market's trigger: a call by the hostile account that pulls its tokens, firing its hook.
+      await hostile.act(await m.ranking.getAddress(), m.ranking.interface.encodeFunctionData("register"));
+      await hostile.act(await m.jobs.getAddress(), m.jobs.interface.encodeFunctionData("registerMediator", [TERMS, TOKENS(1)]));
+      const open = m.delegation.interface.encodeFunctionData("openSession", [[p0.address, p1.address], 10_000, WAD / 4n, 1500, 5n * WAD, TOKENS(1), 3600]);
+      await hostile.act(await m.delegation.getAddress(), open);
+      const cases = [
+        { market: m.ranking, files: ["ranking/RankingMarket.sol"], trigger: async () => m.ranking.interface.encodeFunctionData("stake", [0, 1]) },
+        {
+          market: m.jobs,
+          files: ["market/JobMarket.sol", "market/MediatorRegistry.sol", "token/TokenCredits.sol"],
+          trigger: async () => m.jobs.interface.encodeFunctionData("addMediatorBond", [1]),
+        },
+        { market: m.delegation, files: ["delegation/DelegationMarket.sol", "token/TokenCredits.sol"], trigger: async () => m.delegation.interface.encodeFunctionData("topUp", [1, 1]) },
+        {
+          market: m.collaboration,
+          files: ["collaboration/CollaborationRound.sol", "token/TokenCredits.sol"],
+          trigger: async () => {
+            const d = await deadlines();
+            return m.collaboration.interface.encodeFunctionData("createRound", [ITEMS, 1, d.join, d.contribution, d.delivery]);
+          },
+        },
+      ];
+      let attempts = 0n;
+      for (const { market, files, trigger } of cases) {
+        const names = guarded(...files);
+        expect(names.length, files[0]).to.be.greaterThan(1);
+        for (const name of names) {
+          await hostile.arm(await market.getAddress(), zeroCall(market.interface, name));
+          await hostile.act(await market.getAddress(), await trigger());
+          attempts += 1n;
+          expect(await hostile.reentryAttempts(), name).to.equal(attempts);
+          expect((await hostile.lastRevert()).slice(0, 10), name).to.equal(REENTRANT_CALL);
+        }
+      }
+      expect(await hostile.reentrySuccesses()).to.equal(0n);
+      expect(attempts).to.equal(BigInt(cases.reduce((n, c) => n + guarded(...c.files).length, 0)));
     });
   });
 });

@@ -193,6 +193,14 @@ describe("DelegationMarket (SPEC §3.2)", () => {
     await expectConservation(f, [f.user.address, ...f.providers.map((p) => p.address)]);
   });
 
+  it("goes straight to the owed queries when T leaves nothing to exploit (R = 0)", async () => {
+    const f = await explored(300); // B = 30: the reserved (delta1 + 3) K B alone exceeds T
+    await expect(f.market.commitPlan(f.id)).to.emit(f.market, "PlanCommitted");
+    expect((await f.market.planOf(f.id)).r).to.equal(0n);
+    expect((await f.market.sessionOf(f.id)).phase).to.equal(BigInt(SessionPhase.Bonus));
+    await expect(f.market.connect(f.user).settle(f.id, 0, 1, 1000, toWei(4.5), 0)).to.emit(f.market, "Settled").withArgs(f.id, 0, SessionPhase.Bonus, 1, 1000, toWei(4.5), toWei(0.5));
+  });
+
   it("lets anyone close a session after its deadline, and only the user before", async () => {
     const f = await loadFixture(explored1e6);
     const deadline = (await f.market.sessionOf(f.id)).deadline;
@@ -259,6 +267,16 @@ describe("DelegationMarket (SPEC §3.2)", () => {
     await expect(open({ providers: [providers[0]] })).to.be.revertedWithCustomError(f.market, "InvalidSession").withArgs("between 2 and 8 providers");
     await expect(open({ eps: toWei(0.5) })).to.be.revertedWithCustomError(f.market, "InvalidSession").withArgs("eps must be in (0, 1/2)");
     await expect(open({ L: 0 })).to.be.revertedWithCustomError(f.market, "InvalidSession").withArgs("L, rewardScale and duration must be positive");
+    await expect(open({ rs: 0n })).to.be.revertedWithCustomError(f.market, "InvalidSession").withArgs("L, rewardScale and duration must be positive");
+    await expect(open({ duration: 0 })).to.be.revertedWithCustomError(f.market, "InvalidSession").withArgs("L, rewardScale and duration must be positive");
+    await expect(open({ eps: 0n })).to.be.revertedWithCustomError(f.market, "InvalidSession").withArgs("eps must be in (0, 1/2)");
+    await expect(open({ T: 0 })).to.be.revertedWithCustomError(f.market, "InvalidSession").withArgs("T too small to explore every provider");
+    const nine = Array.from({ length: 9 }, (_, i) => hre.ethers.getAddress(`0x${(i + 1).toString(16).padStart(40, "0")}`));
+    await expect(open({ providers: nine })).to.be.revertedWithCustomError(f.market, "InvalidSession").withArgs("between 2 and 8 providers");
+    const tooMuch = 2n ** 128n;
+    await expect(f.market.connect(f.user).openSession(providers, 20_000, toWei(0.3), 1500, toWei(5), tooMuch, 60)).to.be.revertedWithCustomError(f.market, "InvalidSession").withArgs("budget exceeds 2^128");
+    await expect(f.market.connect(f.outsider).registerModels(Array(9).fill(m))).to.be.revertedWithCustomError(f.market, "InvalidModels").withArgs("between 1 and 8 models");
+    await expect(f.market.connect(f.outsider).registerModels([{ ...m, score: toWei(1) + 1n }])).to.be.revertedWithCustomError(f.market, "InvalidModels").withArgs("score must be in (0, 1]");
     await expect(open({ providers: [providers[0], providers[0]] })).to.be.revertedWithCustomError(f.market, "InvalidSession").withArgs("a provider appears twice");
     await expect(open({ T: 2 })).to.be.revertedWithCustomError(f.market, "InvalidSession").withArgs("T too small to explore every provider");
     await expect(open({ providers: [providers[0], f.outsider.address] })).to.be.revertedWithCustomError(f.market, "UnknownProvider").withArgs(f.outsider.address);
@@ -278,6 +296,7 @@ describe("DelegationMarket (SPEC §3.2)", () => {
     expect((await f.market.stats(id, 1)).earned).to.equal(10_000n * toWei(5e-4));
     const factory = new DelegationMarket__factory(f.user);
     await expect(factory.deploy(hre.ethers.ZeroAddress)).to.be.revertedWithCustomError(factory, "ZeroAddress");
+    await expect(f.market.connect(f.user).topUp(id, 2n ** 128n)).to.be.revertedWithCustomError(f.market, "InvalidSession").withArgs("budget exceeds 2^128");
     await f.market.connect(f.user).closeSession(id);
     expect(await f.market.credits(f.providers[1].address)).to.equal(10_000n * toWei(5e-4));
     expect((await f.market.stats(id, 1)).earned).to.equal(0n);

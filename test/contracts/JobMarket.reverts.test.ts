@@ -33,10 +33,11 @@ describe("JobMarket: mediators", () => {
     ["PR * n must be at least 1", { pr: WAD / 3n - 1n }],
     ["NDPR * n must be at least 1", { ndpr: WAD / 4n }],
     ["PR and NDPR must be at most 1000", { pr: 1001n * WAD }],
+    ["PR and NDPR must be at most 1000", { ndpr: 1001n * WAD }],
     ["mediation time must be positive", { mediationTime: 0 }],
   ];
   for (const [reason, change] of bad) {
-    it(`refuses terms where ${reason}`, async () => {
+    it(`refuses terms where ${reason} (${Object.keys(change).join(", ")} = ${Object.values(change).join(", ")})`, async () => {
       const f = await loadFixture(deployJobs);
       await expect(f.market.connect(f.outsider).registerMediator({ ...TERMS, ...change }, 0))
         .to.be.revertedWithCustomError(f.market, "InvalidMediatorTerms")
@@ -96,6 +97,10 @@ describe("JobMarket: offers", () => {
     await expect(f.market.connect(f.jc).postJobOffer({ ...base, price: 2n ** 96n - 1n }))
       .to.be.revertedWithCustomError(f.market, "AmountTooLarge")
       .withArgs(((2n ** 96n - 1n) * 3n) / 2n, 2n ** 96n - 1n);
+    // N = P * 1 * 3 overflows 96 bits where D = 1.5 P does not.
+    await expect(f.market.connect(f.jc).postJobOffer({ ...base, price: 2n ** 95n }))
+      .to.be.revertedWithCustomError(f.market, "AmountTooLarge")
+      .withArgs(3n * 2n ** 95n, 2n ** 96n - 1n);
     await expect(f.market.connect(f.jc).postJobOffer({ ...base, mediator: f.outsider.address }))
       .to.be.revertedWithCustomError(f.market, "UnknownMediator")
       .withArgs(f.outsider.address);

@@ -160,4 +160,11 @@ describe("JobMarket: every verdict row, to the wei (SPEC §2.1)", () => {
       .withArgs(m.matchId, f.jc.address);
     await expect(f.market.connect(f.rp).claimShare(m.matchId, m.terms)).to.be.revertedWithCustomError(f.market, "NothingToClaim");
   });
+
+  it("pays nothing for a match without a verdict, on chain and in the SDK", async () => {
+    const f = await loadFixture(deployJobs);
+    const m = await matched(f);
+    expect(await f.market.payouts(m.terms, Verdict.None)).to.deep.equal([0n, 0n, 0n]);
+    expect(verdictPayouts(m.terms, Verdict.None)).to.deep.equal({ jc: 0n, rp: 0n, mediator: 0n });
+  });
 });

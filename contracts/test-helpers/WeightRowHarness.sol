@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Test-only: exposes the internal library so tests can compare it with the SDK on any input.
-// solhint-disable use-natspec
+// solhint-disable use-natspec, gas-calldata-parameters
 pragma solidity ^0.8.28;
 
 import {WeightRow} from "../libraries/WeightRow.sol";

@@ -294,6 +294,8 @@ contract DelegationMarket is TokenCredits {
         if (msg.sender != s.user) revert NotUser(id, msg.sender);
         if (count == 0) revert ZeroCount();
         if (index >= s.k) revert ProviderIndexOutOfRange(index, s.k);
+        // No phase allows more than T queries; this also keeps count * L below any overflow.
+        if (count > s.t) revert CountExceedsPhase(id, index, count, s.t);
         address provider = _providers[id][index];
         Model[] storage models = _models[provider];
         if (model >= models.length) revert ModelOutOfRange(model, models.length);

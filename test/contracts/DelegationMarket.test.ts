@@ -284,6 +284,7 @@ describe("DelegationMarket (SPEC §3.2)", () => {
     await expect(f.market.connect(f.providers[0]).registerModels([m])).to.be.revertedWithCustomError(f.market, "ProviderBusy").withArgs(f.providers[0].address, 1);
     await expect(f.market.connect(f.outsider).settle(id, 0, 1, 1, 1, 0)).to.be.revertedWithCustomError(f.market, "NotUser").withArgs(id, f.outsider.address);
     await expect(f.market.connect(f.user).settle(id, 0, 0, 1, 1, 0)).to.be.revertedWithCustomError(f.market, "ZeroCount");
+    await expect(f.market.connect(f.user).settle(id, 0, 2n ** 200n, 1, 1, 0)).to.be.revertedWithCustomError(f.market, "CountExceedsPhase").withArgs(id, 0, 2n ** 200n, 20_000);
     await expect(f.market.connect(f.user).settle(id, 3, 1, 1, 1, 0)).to.be.revertedWithCustomError(f.market, "ProviderIndexOutOfRange").withArgs(3, 3);
     await expect(f.market.connect(f.user).settle(id, 0, 1, 1, 1, 3)).to.be.revertedWithCustomError(f.market, "ModelOutOfRange").withArgs(3, 3);
     await expect(f.market.connect(f.user).settle(99, 0, 1, 1, 1, 0)).to.be.revertedWithCustomError(f.market, "UnknownSession").withArgs(99);

@@ -83,8 +83,10 @@ interface IJobMarket {
     }
 
     /// @notice What changes over a match's life: its state, current deadline and verdict, in one
-    /// slot with the first 20 bytes of keccak256(abi.encode(terms)) (finding other terms with the
-    /// same 160 bits takes about 2^160 hashes).
+    /// slot with the first 20 bytes of keccak256(abi.encode(terms)). Other terms with the same 160
+    /// bits as someone else's take about 2^160 hashes to find; but one account that is JC, RP and
+    /// mediator of its own match chooses both sides, and a birthday search takes about 2^80
+    /// (docs/threat-model.md: a full 32-byte hash would cost one more slot per match).
     // One slot as it is (20 + 8 + 1 + 1 + 1 bytes): the packing rule counts each enum as a slot.
     // solhint-disable-next-line gas-struct-packing
     struct MatchStatus {

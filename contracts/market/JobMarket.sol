@@ -474,8 +474,17 @@ contract JobMarket is MediatorRegistry {
         s.verdict = verdict;
         MediatorRecord storage m = _mediators[terms.mediator];
         --m.openJobs;
-        // A silent mediator's bond goes to the parties (it is part of their shares); otherwise it is free again.
-        if (verdict != Verdict.MediationTimeout) m.freeBond += terms.bond;
+        // A silent mediator's bond goes to the parties (it is part of their shares); otherwise it is
+        // free again. What would not fit the 96-bit free bond (a mediator that topped it up to the
+        // limit while this bond was locked) is credited, so closing a match can never revert.
+        if (verdict != Verdict.MediationTimeout) {
+            uint256 freeBond = uint256(m.freeBond) + terms.bond;
+            if (freeBond > type(uint96).max) {
+                _credit(terms.mediator, freeBond - type(uint96).max);
+                freeBond = type(uint96).max;
+            }
+            m.freeBond = uint96(freeBond);
+        }
         (uint256 jc, uint256 rp, uint256 med) = payouts(terms, verdict);
         emit MatchClosed(matchId, verdict, jc, rp, med);
     }

@@ -6,6 +6,8 @@ import { deployJobs, JobFixture, matched } from "./jobHelpers";
 import { MatchState, MatchTerms, readMatch, Verdict, verdictPayouts } from "../../sdk/src/chain/jobs";
 
 const RESULT = id("result a1");
+/** A job market on a token whose supply is far above 2^96 wei. */
+const deployJobsWithHugeSupply = () => deployJobs(2n ** 100n);
 const OTHER = id("result a2");
 
 /** Every party takes everything it is owed, and the mediator leaves; returns nothing. */
@@ -166,5 +168,22 @@ describe("JobMarket: every verdict row, to the wei (SPEC §2.1)", () => {
     const m = await matched(f);
     expect(await f.market.payouts(m.terms, Verdict.None)).to.deep.equal([0n, 0n, 0n]);
     expect(verdictPayouts(m.terms, Verdict.None)).to.deep.equal({ jc: 0n, rp: 0n, mediator: 0n });
+  });
+
+  it("closes a match whose returning bond would overflow the mediator's free bond, crediting the excess", async () => {
+    const f = await loadFixture(deployJobsWithHugeSupply);
+    const m = await matched(f);
+    const max = 2n ** 96n - 1n;
+    const free = (await f.market.mediator(f.mediator.address)).freeBond;
+    await f.token.transfer(f.mediator.address, max - free);
+    await f.token.connect(f.mediator).approve(await f.market.getAddress(), max - free);
+    await f.market.connect(f.mediator).addMediatorBond(max - free); // free bond at the 96-bit limit, 50 still locked
+    await f.market.connect(f.rp).postResult(m.matchId, m.terms, RESULT);
+    await expect(f.market.connect(f.jc).acceptResult(m.matchId, m.terms))
+      .to.emit(f.market, "Credited")
+      .withArgs(f.mediator.address, BOND);
+    expect((await f.market.mediator(f.mediator.address)).freeBond).to.equal(max);
+    await settleAll(f, m.matchId, m.terms);
+    expect(await f.token.balanceOf(await f.market.getAddress())).to.equal(0n, "nothing stays in the market");
   });
 });

@@ -40,9 +40,9 @@ export interface JobFixture {
 }
 
 /** A job market with a funded JC, RP, solver and outsider, and a mediator registered with TERMS and a 500-token bond. */
-export async function deployJobs(): Promise<JobFixture> {
+export async function deployJobs(initialSupply?: bigint): Promise<JobFixture> {
   const [admin, jc, rp, mediator, solver, outsider, ...others] = await hre.ethers.getSigners();
-  const { token, jobs: market } = await deployAgora(admin, { addressBookDir: false });
+  const { token, jobs: market } = await deployAgora(admin, { addressBookDir: false, initialSupply });
   for (const s of [jc, rp, mediator, solver, outsider, ...others.slice(0, 6)]) await token.transfer(s.address, TOKENS(100_000));
   await registerMediator(market, mediator, TERMS, TOKENS(500));
   return { token, market, jc, rp, mediator, solver, outsider, others: others.slice(0, 6) };

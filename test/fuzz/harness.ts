@@ -122,7 +122,7 @@ export async function fuzz<World, Model, Action>(suite: FuzzSuite<World, Model, 
           stats.steps += 1;
         }
       }),
-      { numRuns: FUZZ_RUNS, seed: FUZZ_SEED, endOnFailure: false, verbose: 1 },
+      { numRuns: FUZZ_RUNS, seed: FUZZ_SEED, endOnFailure: false, verbose: 0 },
     );
   } finally {
     await network.provider.send("evm_revert", [current]);

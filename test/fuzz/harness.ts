@@ -73,7 +73,11 @@ export async function advance(seconds: number): Promise<void> {
   await network.provider.send("evm_mine", []);
 }
 
-/** Mines `blocks` empty blocks. */
+/**
+ * Mines `blocks` empty blocks in one call. The blocks in between have no state of their own on the
+ * embedded network (reads at them see no contracts), so a suite that reads past blocks (stake
+ * checkpoints, epoch snapshots) mines with `evm_mine` one block at a time instead.
+ */
 export async function mineBlocks(blocks: number): Promise<void> {
   if (blocks > 0) await network.provider.send("hardhat_mine", ["0x" + blocks.toString(16)]);
 }

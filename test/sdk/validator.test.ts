@@ -3,7 +3,7 @@ import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { Wallet } from "ethers";
 import { deployRanking, expectConservation, setNextBlock, registerAndStake, TOKENS } from "../helpers";
-import { advanceValidator, computeEpochOnChain, readEpochSnapshot, statusForNextBlock, EpochStatus, ValidatorError } from "../../sdk/src/chain/ranking";
+import { advanceValidator, computeEpochOnChain, readEpochSnapshot, statusForNextBlock, EpochStatus, thetaFromWad, ValidatorError } from "../../sdk/src/chain/ranking";
 import { computeEpoch } from "../../sdk/src/ranking/epoch";
 import { packRow, normalizeRow } from "../../sdk/src/ranking/weights";
 
@@ -117,5 +117,18 @@ describe("SDK chain: validator and epoch runner", () => {
     const s = onChain.snapshot;
     expect(onChain.root).to.equal(computeEpoch({ weights: s.weights, stake: s.stake, params: s.params }).root);
     expect(hre.network.name).to.equal("hardhat");
+  });
+});
+
+describe("theta from the chain", () => {
+  it("keeps every theta the contract allows strictly below 1 for the epoch function", () => {
+    const WAD = 10n ** 18n;
+    expect(thetaFromWad(WAD / 2n)).to.equal(0.5);
+    expect(thetaFromWad(1n)).to.equal(1e-18);
+    for (const theta of [WAD - 1n, WAD - 55n, WAD - 64n]) {
+      const t = thetaFromWad(theta);
+      expect(t, String(theta)).to.be.lessThan(1);
+      expect(t).to.be.greaterThan(0.9999999999999998);
+    }
   });
 });

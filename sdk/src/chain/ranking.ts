@@ -22,6 +22,16 @@ export enum EpochStatus {
 /** The validator cannot take part: no stake, not registered (message says which). */
 export class ValidatorError extends AgoraError {}
 
+/**
+ * The market's theta (WAD, in (0, 1e18)) as the float the epoch function takes. Near 1 a double
+ * cannot hold it (1e18 - 1 rounds to 1.0, which the epoch function refuses): such a theta becomes
+ * the largest double below 1, so validators can still compute every epoch the contract allows.
+ */
+export function thetaFromWad(theta: bigint): number {
+  const value = Number(theta) / Number(WAD);
+  return theta < WAD && value >= 1 ? 1 - Number.EPSILON / 2 : value;
+}
+
 /** The RankingMarket of an address book, connected to `runner`. */
 export function rankingMarket(book: AddressBook, runner: ContractRunner): RankingMarket {
   return RankingMarket__factory.connect(contractAddress(book, "RankingMarket"), runner);
@@ -66,7 +76,7 @@ export async function readEpochSnapshot(market: RankingMarket, epoch: number): P
     snapshotBlock,
     weights,
     stake: [...stake],
-    params: { rho: parameters.rho, theta: Number(parameters.theta) / Number(WAD), tau },
+    params: { rho: parameters.rho, theta: thetaFromWad(parameters.theta), tau },
   };
 }
 

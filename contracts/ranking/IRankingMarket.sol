@@ -151,6 +151,10 @@ interface IRankingMarket {
     error NotInRevealWindow(uint256 epoch, uint256 blockNumber, uint256 opensAfter, uint256 closesAt);
     error NoStakeAtSnapshot(uint256 epoch, uint256 uid);
     error AlreadyCommitted(uint256 epoch, uint256 uid);
+    /// @notice A zero commitment would store nothing (it is the mark of "not committed").
+    /// @param epoch the epoch.
+    /// @param uid the validator.
+    error ZeroCommitment(uint256 epoch, uint256 uid);
     error NoCommitment(uint256 epoch, uint256 uid);
     error AlreadyRevealed(uint256 epoch, uint256 uid);
     error CommitmentMismatch(uint256 epoch, uint256 uid);

@@ -295,6 +295,7 @@ contract RankingMarket is IRankingMarket, AccessControl, ReentrancyGuardTransien
         }
         if (_stake[uid].upperLookupRecent(uint48(snapshot)) == 0) revert NoStakeAtSnapshot(epoch, uid);
         if (_commitments[epoch][uid] != bytes32(0)) revert AlreadyCommitted(epoch, uid);
+        if (commitment == bytes32(0)) revert ZeroCommitment(epoch, uid);
         _commitments[epoch][uid] = commitment;
         emit ResultCommitted(epoch, uid, commitment);
     }

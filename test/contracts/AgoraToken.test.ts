@@ -63,4 +63,11 @@ describe("AgoraToken", () => {
       "ERC2612InvalidSigner",
     );
   });
+
+  it("can start with no supply at all, all of it then coming from emission", async () => {
+    const [admin, holder] = await hre.ethers.getSigners();
+    const token = await (await hre.ethers.getContractFactory("AgoraToken")).deploy(admin.address, holder.address, 0);
+    expect(await token.totalSupply()).to.equal(0n);
+    expect(await token.balanceOf(holder.address)).to.equal(0n);
+  });
 });

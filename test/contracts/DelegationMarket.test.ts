@@ -59,6 +59,8 @@ describe("DelegationMarket (SPEC §3.2)", () => {
   it("computes on chain the plan of the notebook's toy game: best, R, threshold, deltas, owed queries", async () => {
     const f = await loadFixture(explored1e6);
     expect(f.B).to.equal(3981);
+    expect(await f.market.providersOf(f.id)).to.deep.equal(f.providers.map((p) => p.address));
+    expect((await f.market.modelsOf(f.providers[0].address)).map((m) => m.tokenPrice)).to.deep.equal(NOTEBOOK_MODELS.map((m) => toWei(m.tokenPrice)));
     const tx = await f.market.commitPlan(f.id);
     const plan = await f.market.planOf(f.id);
     const expected = delegationParameters({

@@ -73,6 +73,9 @@ describe("RankingMarket: epochs, consensus and claims", () => {
       await expect(commit(ranking, peers[6], 0, honest.root, honestTotal))
         .to.be.revertedWithCustomError(ranking, "NoStakeAtSnapshot")
         .withArgs(0, 6);
+      await expect(ranking.connect(peers[5]).commitResult(0, hre.ethers.ZeroHash))
+        .to.be.revertedWithCustomError(ranking, "ZeroCommitment")
+        .withArgs(0, 5);
       await expect(commit(ranking, peers[5], 0, honest.root, honestTotal)).to.emit(ranking, "ResultCommitted");
       await expect(commit(ranking, peers[5], 0, selfish.root, selfishTotal))
         .to.be.revertedWithCustomError(ranking, "AlreadyCommitted")

@@ -917,9 +917,9 @@ async function step(world: World, model: Model, action: Action): Promise<void> {
       const choice = chooseResult(rand);
       const salt = uid === null ? ZeroHash : saltOf(epoch, uid);
       if (how === 4) {
-        // A zero commitment: the contract takes it but it stores nothing (commitmentOf stays zero),
-        // so the peer has not committed: it may commit again and has nothing to reveal.
+        // A zero commitment would store nothing (zero marks "not committed"): refused.
         commitment = ZeroHash;
+        if (expected === true) expected = fail("ZeroCommitment", epoch, uid!);
       } else if (expected === true) {
         const result = (await ensureResults(world, model, epoch))[choice];
         commitment = resultCommitment(result.root, result.total, salt, world.addresses[actor]);
@@ -1473,6 +1473,7 @@ const EXPECTED_ERRORS = [
   "NotInCommitWindow",
   "NoStakeAtSnapshot",
   "AlreadyCommitted",
+  "ZeroCommitment",
   "NotInRevealWindow",
   "NoCommitment",
   "AlreadyRevealed",

@@ -374,8 +374,10 @@ contract DelegationMarket is TokenCredits {
         Plan memory plan = _computePlan(id, s);
         _plans[id] = plan;
         s.best = uint8(plan.best);
-        s.r = uint64(plan.r);
-        s.threshold = int128(plan.threshold);
+        // A plan whose numbers do not fit the session's slots (an absurd rewardScale or model) is
+        // refused rather than stored wrapped; the session can still be closed.
+        s.r = plan.r.toUint64();
+        s.threshold = plan.threshold.toInt128();
         uint256[] memory bonus = new uint256[](k);
         uint256[] memory incentive = new uint256[](k);
         uint256 reserved;
@@ -389,8 +391,8 @@ contract DelegationMarket is TokenCredits {
                 incentive[i] = exact / 1e18;
                 p.extraAllowed = exact % 1e18 == 0 ? 0 : 1;
             }
-            p.bonusDue = uint48(bonus[i]);
-            p.incentiveDue = uint48(incentive[i]);
+            p.bonusDue = bonus[i].toUint48();
+            p.incentiveDue = incentive[i].toUint48();
             reserved += (bonus[i] + incentive[i]) * s.l * _models[providers[i]][0].tokenPrice;
         }
         if (s.spent + reserved > s.budget) revert BudgetTooLow(id, s.spent + reserved, s.budget);

@@ -203,6 +203,21 @@ describe("DelegationMarket (SPEC §3.2)", () => {
     await expect(f.market.connect(f.user).settle(f.id, 0, 1, 1000, toWei(4.5), 0)).to.emit(f.market, "Settled").withArgs(f.id, 0, SessionPhase.Bonus, 1, 1000, toWei(4.5), toWei(0.5));
   });
 
+  it("refuses a plan whose threshold does not fit its slot instead of storing it wrapped", async () => {
+    const f = await loadFixture(deployed);
+    const [, , , , , , a, b] = await hre.ethers.getSigners();
+    const model = { score: toWei(0.9), outputTokens: 40n, tokenPrice: 10n ** 13n };
+    await f.market.connect(a).registerModels([model]);
+    await f.market.connect(b).registerModels([model]);
+    const rewardScale = 2n ** 128n - 1n; // the user's choice: nothing is escrowed against it
+    await f.token.connect(f.user).approve(await f.market.getAddress(), parseEther("1"));
+    await f.market.connect(f.user).openSession([a.address, b.address], 300, toWei(0.25), 100, rewardScale, parseEther("1"), 3600);
+    const id = await f.market.sessionCount();
+    for (const i of [0, 1]) await f.market.connect(f.user).settle(id, i, 17, 17 * 40, 17n * toWei(4), 0);
+    await expect(f.market.commitPlan(id)).to.be.revertedWithCustomError(f.market, "SafeCastOverflowedIntDowncast");
+    await expect(f.market.connect(f.user).closeSession(id)).to.emit(f.market, "SessionClosed");
+  });
+
   it("lets anyone close a session after its deadline, and only the user before", async () => {
     const f = await loadFixture(explored1e6);
     const deadline = (await f.market.sessionOf(f.id)).deadline;

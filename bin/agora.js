@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// The `agora` command: runs the TypeScript CLI through ts-node, transpiled by swc (types are checked by `npm test`).
-const path = require("node:path");
-require("ts-node").register({ transpileOnly: true, swc: true, project: path.join(__dirname, "..", "tsconfig.json") });
+// The `agora` command: runs the TypeScript CLI, transpiled on load by sucrase (pure JavaScript, so
+// no platform binary to install; types are checked by `npm test`).
+require("sucrase/register/ts");
 require("../sdk/src/cli/main")
   .main(process.argv)
   .then((code) => {

@@ -56,7 +56,7 @@ import {
   ReentrantToken__factory,
 } from "../../typechain-types";
 import { mulberry32 } from "../../sdk/src/ranking/generators";
-import { advance, attempt, expectOutcome, fuzz, FUZZ_RUNS, FUZZ_STEPS, Outcome } from "./harness";
+import { advance, attempt, expectOutcome, fuzz, FUZZ_RUNS, FUZZ_STEPS, GENERATOR_CHECKS, Outcome } from "./harness";
 
 const WAD = 10n ** 18n;
 const U128_MAX = (1n << 128n) - 1n;
@@ -1653,59 +1653,61 @@ describe("DelegationMarket invariants under fuzzing", function () {
 
     expect(stats.sequences).to.be.at.least(FUZZ_RUNS);
     expect(coverage.drained).to.be.at.least(FUZZ_RUNS, "every sequence was drained to zero");
-    // The generator must not degenerate: every honest action went through, every malicious kind was refused.
-    for (const kind of HONEST) expect(coverage.kinds.get(kind)?.ok ?? 0, `${kind} succeeded at least once`).to.be.greaterThan(0);
-    for (const kind of MALICIOUS) expect(coverage.kinds.get(kind)?.reverted ?? 0, `${kind} was refused at least once`).to.be.greaterThan(0);
-    // Every way the market can refuse was exercised.
-    for (const error of [
-      "UnknownSession",
-      "NotUser",
-      "ZeroCount",
-      "ProviderIndexOutOfRange",
-      "ModelOutOfRange",
-      "CountExceedsPhase",
-      "NotBestProvider",
-      "WrongPhase",
-      "ExplorationIncomplete",
-      "BudgetTooLow",
-      "SessionOpen",
-      "NotProvider",
-      "NothingToWithdraw",
-      "ProviderBusy",
-      "InvalidModels",
-      "InvalidSession",
-      "UnknownProvider",
-      "ERC20InsufficientBalance",
-      "SafeCastOverflowedUintDowncast",
-      "SafeCastOverflowedUintToInt",
-      "SafeCastOverflowedIntDowncast",
-      "Panic",
-    ])
-      expect(coverage.errors.get(error) ?? 0, `${error} was seen`).to.be.greaterThan(0);
-    // Sessions reached every phase and every way out.
-    for (const event of [
-      "plan committed (exploitation)",
-      "plan committed (R = 0, bonus)",
-      "stopped early",
-      "exploitation completed",
-      "bonus delivered",
-      "extra incentive query",
-      "tokens capped at L",
-      "owed queries paid at close",
-      "closed in Exploration",
-      "closed in Exploitation",
-      "closed in Bonus",
-      "closed in Incentive",
-      "closed in Exploration by another after the deadline",
-      "early collection refused",
-      "earnings collected in Exploitation",
-      "earnings collected in Incentive",
-      "plan with a zero average reward (ln floored)",
-      "plan with a zero average token count (ln floored)",
-      "plan with a zero min ratio (delta1's ln floored)",
-    ])
-      expect(coverage.events.get(event) ?? 0, `${event} happened`).to.be.greaterThan(0);
-    expect(coverage.reentryAttempts).to.be.greaterThan(0n, "the hostile receiver tried to reenter");
+    if (GENERATOR_CHECKS) {
+      // The generator must not degenerate: every honest action went through, every malicious kind was refused.
+      for (const kind of HONEST) expect(coverage.kinds.get(kind)?.ok ?? 0, `${kind} succeeded at least once`).to.be.greaterThan(0);
+      for (const kind of MALICIOUS) expect(coverage.kinds.get(kind)?.reverted ?? 0, `${kind} was refused at least once`).to.be.greaterThan(0);
+      // Every way the market can refuse was exercised.
+      for (const error of [
+        "UnknownSession",
+        "NotUser",
+        "ZeroCount",
+        "ProviderIndexOutOfRange",
+        "ModelOutOfRange",
+        "CountExceedsPhase",
+        "NotBestProvider",
+        "WrongPhase",
+        "ExplorationIncomplete",
+        "BudgetTooLow",
+        "SessionOpen",
+        "NotProvider",
+        "NothingToWithdraw",
+        "ProviderBusy",
+        "InvalidModels",
+        "InvalidSession",
+        "UnknownProvider",
+        "ERC20InsufficientBalance",
+        "SafeCastOverflowedUintDowncast",
+        "SafeCastOverflowedUintToInt",
+        "SafeCastOverflowedIntDowncast",
+        "Panic",
+      ])
+        expect(coverage.errors.get(error) ?? 0, `${error} was seen`).to.be.greaterThan(0);
+      // Sessions reached every phase and every way out.
+      for (const event of [
+        "plan committed (exploitation)",
+        "plan committed (R = 0, bonus)",
+        "stopped early",
+        "exploitation completed",
+        "bonus delivered",
+        "extra incentive query",
+        "tokens capped at L",
+        "owed queries paid at close",
+        "closed in Exploration",
+        "closed in Exploitation",
+        "closed in Bonus",
+        "closed in Incentive",
+        "closed in Exploration by another after the deadline",
+        "early collection refused",
+        "earnings collected in Exploitation",
+        "earnings collected in Incentive",
+        "plan with a zero average reward (ln floored)",
+        "plan with a zero average token count (ln floored)",
+        "plan with a zero min ratio (delta1's ln floored)",
+      ])
+        expect(coverage.events.get(event) ?? 0, `${event} happened`).to.be.greaterThan(0);
+      expect(coverage.reentryAttempts).to.be.greaterThan(0n, "the hostile receiver tried to reenter");
+    }
     expect(coverage.reentrySuccesses).to.equal(0n);
   });
 });

@@ -56,7 +56,7 @@ import {
   ZeroHash,
 } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { attempt, expectOutcome, fuzz, mineBlocks, Outcome, FUZZ_RUNS, FUZZ_SEED, FUZZ_STEPS } from "./harness";
+import { attempt, expectOutcome, fuzz, mineBlocks, Outcome, FUZZ_RUNS, FUZZ_SEED, FUZZ_STEPS, GENERATOR_CHECKS } from "./harness";
 import {
   HostileReceiver,
   HostileReceiver__factory,
@@ -1518,17 +1518,19 @@ describe("RankingMarket invariants under fuzzing", function () {
 
     expect(run.sequences).to.equal(FUZZ_RUNS);
     expect(run.steps).to.equal(FUZZ_RUNS * FUZZ_STEPS);
-    for (const { kind, ok, maliciousTried, maliciousRejected } of rows) {
-      expect(ok, `successful ${kind} actions`).to.be.greaterThan(0);
-      if (!NO_MALICIOUS.includes(kind)) {
-        expect(maliciousTried, `malicious ${kind} actions tried`).to.be.greaterThan(0);
-        expect(maliciousRejected, `malicious ${kind} actions rejected`).to.be.greaterThan(0);
+    if (GENERATOR_CHECKS) {
+      for (const { kind, ok, maliciousTried, maliciousRejected } of rows) {
+        expect(ok, `successful ${kind} actions`).to.be.greaterThan(0);
+        if (!NO_MALICIOUS.includes(kind)) {
+          expect(maliciousTried, `malicious ${kind} actions tried`).to.be.greaterThan(0);
+          expect(maliciousRejected, `malicious ${kind} actions rejected`).to.be.greaterThan(0);
+        }
       }
+      for (const error of EXPECTED_ERRORS) expect(errorsSeen.get(error) ?? 0, `reverts with ${error}`).to.be.greaterThan(0);
+      expect(epochEvents.finalized, "epochs finalized").to.be.greaterThan(0);
+      expect(epochEvents.lapsed, "epochs closed as lapsed").to.be.greaterThan(0);
+      expect(epochEvents.claimedLeaves, "emission leaves claimed").to.be.greaterThan(0);
+      expect(reentryAttemptsSeen, "reentry attempts by the hostile receiver").to.be.greaterThan(0);
     }
-    for (const error of EXPECTED_ERRORS) expect(errorsSeen.get(error) ?? 0, `reverts with ${error}`).to.be.greaterThan(0);
-    expect(epochEvents.finalized, "epochs finalized").to.be.greaterThan(0);
-    expect(epochEvents.lapsed, "epochs closed as lapsed").to.be.greaterThan(0);
-    expect(epochEvents.claimedLeaves, "emission leaves claimed").to.be.greaterThan(0);
-    expect(reentryAttemptsSeen, "reentry attempts by the hostile receiver").to.be.greaterThan(0);
   });
 });

@@ -25,6 +25,12 @@ function intEnv(name: string, fallback: number): number {
 export const FUZZ_RUNS = intEnv("AGORA_FUZZ_RUNS", 300);
 export const FUZZ_STEPS = intEnv("AGORA_FUZZ_STEPS", 30);
 export const FUZZ_SEED = intEnv("AGORA_FUZZ_SEED", 20261122);
+/**
+ * Whether a suite also checks that its generator reached every action, error and state it aims
+ * at: only in runs of at least 100 sequences (`npm test`, `npm run fuzz`); shorter runs are quick
+ * local tries, too short to reach the rare ones.
+ */
+export const GENERATOR_CHECKS = FUZZ_RUNS >= 100;
 
 /** What one attempted transaction did: it went through, or it reverted with a (decoded) error. */
 export type Outcome = { ok: true } | { ok: false; error: string; args: unknown[] };

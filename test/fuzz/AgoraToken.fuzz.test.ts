@@ -9,9 +9,8 @@ import { expect } from "chai";
 import hre from "hardhat";
 import fc from "fast-check";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import type { ContractTransactionResponse } from "ethers";
 import { AgoraToken, AgoraToken__factory } from "../../typechain-types";
-import { attempt, expectOutcome, fuzz, FUZZ_RUNS, FUZZ_STEPS, GENERATOR_CHECKS } from "./harness";
+import { attempt, expectOutcome, fuzz, FUZZ_RUNS, FUZZ_STEPS, GENERATOR_CHECKS, rawCall, rawTransaction } from "./harness";
 
 const ACCOUNTS = 5;
 const START = 1_000n;
@@ -53,17 +52,9 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("revoke" as const), byAdmin: fc.boolean(), who: account }) },
 );
 
-/** A transaction sent straight to the node (its accounts are unlocked): no ethers round trips. */
-function raw(from: string, to: string, data: string): () => Promise<ContractTransactionResponse> {
-  return async () => {
-    await hre.network.provider.request({ method: "eth_sendTransaction", params: [{ from, to, data, gas: "0x7a120" }] });
-    return { wait: async () => null } as unknown as ContractTransactionResponse; // automine: mined already
-  };
-}
-
 /** A uint256 view read straight from the node. */
-async function read(to: string, data: string): Promise<bigint> {
-  return BigInt((await hre.network.provider.request({ method: "eth_call", params: [{ to, data }, "latest"] })) as string);
+async function read(to: string, iface: AgoraToken["interface"], fn: "balanceOf" | "totalSupply" | "allowance", args: unknown[] = []): Promise<bigint> {
+  return (await rawCall(to, iface, fn, args))[0] as bigint;
 }
 
 describe("AgoraToken invariants under fuzzing", function () {
@@ -100,7 +91,7 @@ describe("AgoraToken invariants under fuzzing", function () {
         switch (a.kind) {
           case "transfer": {
             const ok = m.balances[a.from] >= a.amount;
-            const outcome = await attempt(raw(addr(a.from), at, token.interface.encodeFunctionData("transfer", [addr(a.to), a.amount])), errors);
+            const outcome = await attempt(rawTransaction(addr(a.from), at, token.interface.encodeFunctionData("transfer", [addr(a.to), a.amount])), errors);
             expectOutcome(outcome, ok || "ERC20InsufficientBalance", `transfer ${a.amount} from ${a.from} to ${a.to}`);
             if (ok) {
               m.balances[a.from] -= a.amount;
@@ -110,7 +101,7 @@ describe("AgoraToken invariants under fuzzing", function () {
             break;
           }
           case "approve": {
-            const outcome = await attempt(raw(addr(a.owner), at, token.interface.encodeFunctionData("approve", [addr(a.spender), a.amount])), errors);
+            const outcome = await attempt(rawTransaction(addr(a.owner), at, token.interface.encodeFunctionData("approve", [addr(a.spender), a.amount])), errors);
             expectOutcome(outcome, true, `approve ${a.amount} by ${a.owner} for ${a.spender}`);
             m.allowances[a.owner][a.spender] = a.amount;
             note("approve");
@@ -119,7 +110,7 @@ describe("AgoraToken invariants under fuzzing", function () {
           case "transferFrom": {
             const allowance = m.allowances[a.owner][a.spender];
             const expected = allowance < a.amount ? "ERC20InsufficientAllowance" : m.balances[a.owner] < a.amount ? "ERC20InsufficientBalance" : true;
-            const outcome = await attempt(raw(addr(a.spender), at, token.interface.encodeFunctionData("transferFrom", [addr(a.owner), addr(a.to), a.amount])), errors);
+            const outcome = await attempt(rawTransaction(addr(a.spender), at, token.interface.encodeFunctionData("transferFrom", [addr(a.owner), addr(a.to), a.amount])), errors);
             expectOutcome(outcome, expected, `transferFrom ${a.amount} of ${a.owner} by ${a.spender} to ${a.to}`);
             if (expected === true) {
               m.balances[a.owner] -= a.amount;
@@ -131,7 +122,7 @@ describe("AgoraToken invariants under fuzzing", function () {
           }
           case "mint": {
             const ok = m.minters[a.caller];
-            const outcome = await attempt(raw(addr(a.caller), at, token.interface.encodeFunctionData("mint", [addr(a.to), a.amount])), errors);
+            const outcome = await attempt(rawTransaction(addr(a.caller), at, token.interface.encodeFunctionData("mint", [addr(a.to), a.amount])), errors);
             expectOutcome(outcome, ok || "AccessControlUnauthorizedAccount", `mint ${a.amount} by ${a.caller}`);
             if (ok) {
               m.balances[a.to] += a.amount;
@@ -144,7 +135,7 @@ describe("AgoraToken invariants under fuzzing", function () {
           case "revoke": {
             const caller = a.byAdmin ? admin : accounts[a.who];
             const data = a.kind === "grant" ? token.interface.encodeFunctionData("grantRole", [minterRole, addr(a.who)]) : token.interface.encodeFunctionData("revokeRole", [minterRole, addr(a.who)]);
-            const send = raw(caller.address, at, data);
+            const send = rawTransaction(caller.address, at, data);
             const outcome = await attempt(send, errors);
             expectOutcome(outcome, a.byAdmin || "AccessControlUnauthorizedAccount", `${a.kind} MINTER_ROLE for ${a.who}`);
             if (a.byAdmin) m.minters[a.who] = a.kind === "grant";
@@ -155,15 +146,15 @@ describe("AgoraToken invariants under fuzzing", function () {
       },
       invariants: async ({ token, accounts, minterRole, address }, m) => {
         const i = token.interface;
-        const balances = await Promise.all(accounts.map((a) => read(address, i.encodeFunctionData("balanceOf", [a.address]))));
-        const supply = await read(address, i.encodeFunctionData("totalSupply"));
+        const balances = await Promise.all(accounts.map((a) => read(address, i, "balanceOf", [a.address])));
+        const supply = await read(address, i, "totalSupply");
         expect(balances, "balances").to.deep.equal(m.balances);
         expect(supply, "total supply").to.equal(m.supply);
         expect(balances.reduce((x, y) => x + y, 0n), "sum of balances").to.equal(supply);
         // The allowances of the owner the step touched, and the roles when they changed.
         const o = m.touched.owner;
         if (o !== undefined) {
-          const allowances = await Promise.all(accounts.map((s) => read(address, i.encodeFunctionData("allowance", [accounts[o].address, s.address]))));
+          const allowances = await Promise.all(accounts.map((s) => read(address, i, "allowance", [accounts[o].address, s.address])));
           expect(allowances, `allowances of ${o}`).to.deep.equal(m.allowances[o]);
         }
         if (m.touched.roles) expect(await Promise.all(accounts.map((a) => token.hasRole(minterRole, a.address))), "minters").to.deep.equal(m.minters);

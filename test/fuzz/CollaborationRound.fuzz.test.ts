@@ -47,7 +47,7 @@ import hre, { network } from "hardhat";
 import fc from "fast-check";
 import { AbiCoder, ContractTransactionResponse, id as hashOf, Interface, keccak256, MaxUint256, Result } from "ethers";
 import { CollaborationRound__factory, HostileReceiver__factory, ReentrantToken__factory } from "../../typechain-types";
-import { attempt, expectOutcome, fuzz, FUZZ_RUNS, FUZZ_STEPS, Outcome } from "./harness";
+import { attempt, expectOutcome, fuzz, FUZZ_RUNS, FUZZ_STEPS, Outcome, rawCall, rawTransaction } from "./harness";
 
 const GAS = { gasLimit: 5_000_000 };
 const WAD = 10n ** 18n;
@@ -457,31 +457,10 @@ async function mineAt(m: Model, timestamp: bigint): Promise<void> {
  * Transactions and reads go through JSON-RPC directly: ethers' contract layer costs about 1 ms per
  * call on the embedded network, several times what the EVM does, and this suite makes tens of
  * thousands of them. Hardhat mines each transaction at once; a reverted one throws with its revert
- * data, which the harness's attempt() decodes as usual.
+ * data, which the harness's attempt() decodes as usual (the harness's rawTransaction and rawCall).
  */
-const GAS_HEX = "0x" + GAS.gasLimit.toString(16);
-
-/** A transaction for attempt(): sent by an unlocked account of the embedded network, with a fixed gas limit. */
-function rawTx(from: string, to: string, data: string): () => Promise<ContractTransactionResponse> {
-  return async () => {
-    const hash: string = await network.provider.send("eth_sendTransaction", [{ from, to, data, gas: GAS_HEX }]);
-    const mined = {
-      async wait() {
-        const receipt = await network.provider.send("eth_getTransactionReceipt", [hash]);
-        if (receipt?.status !== "0x1") throw new Error(`transaction ${hash} was not mined successfully: ${JSON.stringify(receipt)}`);
-        return null;
-      },
-    };
-    return mined as unknown as ContractTransactionResponse;
-  };
-}
-
-/** eth_call of `fn` on `to`, decoded. */
-async function read(to: string, iface: Interface, fn: string, args: unknown[] = [], from?: string): Promise<Result> {
-  const data = iface.encodeFunctionData(fn, args);
-  const ret: string = await network.provider.send("eth_call", [{ to, data, ...(from ? { from } : {}) }, "latest"]);
-  return iface.decodeFunctionResult(fn, ret);
-}
+const rawTx = (from: string, to: string, data: string): (() => Promise<ContractTransactionResponse>) => rawTransaction(from, to, data, GAS.gasLimit);
+const read = rawCall;
 
 function interfaces(w: World): Interface[] {
   return [w.marketIface, w.tokenIface, w.hostileIface];

@@ -45,7 +45,7 @@
 import { expect } from "chai";
 import hre, { network } from "hardhat";
 import fc from "fast-check";
-import { ContractTransactionResponse, ErrorFragment, Interface, isHexString, MaxUint256, ParamType, parseEther, Result } from "ethers";
+import { ContractTransactionResponse, ErrorFragment, Interface, isHexString, MaxUint256, ParamType, parseEther } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import {
   DelegationMarket,
@@ -56,7 +56,7 @@ import {
   ReentrantToken__factory,
 } from "../../typechain-types";
 import { mulberry32 } from "../../sdk/src/ranking/generators";
-import { advance, attempt, expectOutcome, fuzz, FUZZ_RUNS, FUZZ_STEPS, GENERATOR_CHECKS, Outcome } from "./harness";
+import { advance, attempt, expectOutcome, fuzz, FUZZ_RUNS, FUZZ_STEPS, GENERATOR_CHECKS, Outcome, rawCall, rawTransaction } from "./harness";
 
 const WAD = 10n ** 18n;
 const U128_MAX = (1n << 128n) - 1n;
@@ -64,7 +64,7 @@ const I128_MAX = (1n << 127n) - 1n;
 const I128_MIN = -(1n << 127n);
 const I256_MAX = (1n << 255n) - 1n;
 const PANIC_OVERFLOW = 0x11n; // Solidity's Panic code for checked arithmetic that overflows
-const GAS_HEX = "0x989680"; // a 10,000,000 gas limit on every transaction: no eth_estimateGas
+const GAS_LIMIT = 10_000_000; // on every transaction: no eth_estimateGas
 const EOAS = 5;
 const HOSTILE = EOAS; // actor index of the HostileReceiver
 const ACTORS = EOAS + 1;
@@ -913,22 +913,11 @@ function checkCoders(w: World): void {
 }
 
 /**
- * The transport. Transactions go straight to the in-process node as eth_sendTransaction from an
- * unlocked account with a fixed gas limit: it mines them at once and throws on a revert with the
- * revert data, which the harness's attempt() decodes. (Through ethers' signer each transaction
- * costs three more round trips: block number, transaction and receipt polling.) Views are raw
- * eth_calls decoded with the contract's interface, for the same reason.
+ * The transport: transactions and views go straight to the in-process node (the harness's
+ * rawTransaction and rawCall; through ethers' signer each transaction costs three more round trips).
  */
-async function sendRaw(from: string, to: string, data: string): Promise<ContractTransactionResponse> {
-  await network.provider.send("eth_sendTransaction", [{ from, to, data, gas: GAS_HEX }]);
-  // Mined and successful (a revert threw above): nothing left to wait for.
-  return { wait: async () => null } as unknown as ContractTransactionResponse;
-}
-
-async function read(to: string, iface: Interface, fn: string, args: unknown[] = []): Promise<Result> {
-  const data = iface.encodeFunctionData(fn, args);
-  return iface.decodeFunctionResult(fn, await network.provider.send("eth_call", [{ to, data }, "latest"]));
-}
+const sendRaw = (from: string, to: string, data: string): Promise<ContractTransactionResponse> => rawTransaction(from, to, data, GAS_LIMIT)();
+const read = rawCall;
 
 const chain = {
   session: async (w: World, id: bigint) => (await w.marketCoder.call(w.marketAddress, "sessionOf", [id])) as unknown as SessionView,

@@ -32,14 +32,14 @@
 import { expect } from "chai";
 import hre, { network } from "hardhat";
 import fc from "fast-check";
-import { AbiCoder, ContractTransactionResponse, Interface, Result, ZeroAddress, ZeroHash, id, keccak256 } from "ethers";
+import { AbiCoder, ContractTransactionResponse, Interface, ZeroAddress, ZeroHash, id, keccak256 } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { HostileReceiver__factory, JobMarket__factory, ReentrantToken__factory } from "../../typechain-types";
 import type { HostileReceiver, JobMarket, ReentrantToken } from "../../typechain-types";
 import type { JobOffer, JobRequest, MatchTerms, MediatorTerms, ResourceOffer } from "../../sdk/src/chain/jobs";
 import { MatchState, Verdict } from "../../sdk/src/chain/jobs";
 import { seededRandom } from "../helpers";
-import { FUZZ_RUNS, FUZZ_SEED, FUZZ_STEPS, GENERATOR_CHECKS, Outcome, attempt, expectOutcome, fuzz } from "./harness";
+import { FUZZ_RUNS, FUZZ_SEED, FUZZ_STEPS, GENERATOR_CHECKS, Outcome, attempt, expectOutcome, fuzz, rawCall, rawTransaction } from "./harness";
 
 // ------------------------------------------------------------------ constants
 
@@ -1604,24 +1604,9 @@ function check(outcome: Outcome, expected: Expect, what: () => string): void {
   }
 }
 
-// The hot path talks JSON-RPC to the embedded network directly: ethers' contract wrappers and
-// receipt polling cost about three times as much per transaction and call.
-const GAS_HEX = "0x" + GAS.gasLimit.toString(16);
-
-/**
- * Sends a transaction from an unlocked account. With automining, eth_sendTransaction returns once
- * the transaction is mined and throws (with the revert data) if it reverted, so the handle handed
- * to the harness's `attempt` has nothing left to wait for.
- */
-async function rawSend(from: string, to: string, data: string): Promise<ContractTransactionResponse> {
-  await network.provider.send("eth_sendTransaction", [{ from, to, data, gas: GAS_HEX }]);
-  return { wait: async () => null } as unknown as ContractTransactionResponse;
-}
-
-async function read(to: string, iface: Interface, fn: string, args: unknown[] = []): Promise<Result> {
-  const ret: string = await network.provider.send("eth_call", [{ to, data: iface.encodeFunctionData(fn, args) }, "latest"]);
-  return iface.decodeFunctionResult(fn, ret);
-}
+// The hot path talks JSON-RPC to the embedded network directly (the harness's rawTransaction and rawCall).
+const rawSend = (from: string, to: string, data: string): Promise<ContractTransactionResponse> => rawTransaction(from, to, data, GAS.gasLimit)();
+const read = rawCall;
 const readMarket = (w: World, fn: string, args: unknown[] = []) => read(w.marketAddress, w.marketIface, fn, args);
 const readToken = (w: World, fn: string, args: unknown[] = []) => read(w.tokenAddress, w.tokenIface, fn, args);
 const readHostile = (w: World, fn: string) => read(w.hostileAddress, w.hostileIface, fn);

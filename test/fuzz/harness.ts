@@ -11,7 +11,7 @@
  */
 import fc from "fast-check";
 import { network } from "hardhat";
-import { ContractTransactionResponse, Interface } from "ethers";
+import { ContractTransactionResponse, Interface, Result } from "ethers";
 import { revertData } from "../../sdk/src/chain/revert";
 
 function intEnv(name: string, fallback: number): number {
@@ -60,6 +60,28 @@ export async function attempt(send: () => Promise<ContractTransactionResponse>, 
     }
     return { ok: false, error: `unknown revert ${data.slice(0, 10)}`, args: [] };
   }
+}
+
+/**
+ * A transaction for `attempt`, sent straight to the embedded node from one of its unlocked
+ * accounts with a fixed gas limit (no estimate, no signing, no receipt polling: about three times
+ * cheaper than an ethers contract call, which matters at 9,000 steps). With automining the node
+ * mines it at once and throws with the revert data if it reverts, so the handle has nothing left to
+ * wait for.
+ */
+export function rawTransaction(from: string, to: string, data: string, gasLimit: bigint | number = 10_000_000): () => Promise<ContractTransactionResponse> {
+  const gas = "0x" + BigInt(gasLimit).toString(16);
+  return async () => {
+    await network.provider.send("eth_sendTransaction", [{ from, to, data, gas }]);
+    return { wait: async () => null } as unknown as ContractTransactionResponse;
+  };
+}
+
+/** A view called straight on the node (eth_call at the latest block), decoded with `iface`. */
+export async function rawCall(to: string, iface: Interface, fn: string, args: unknown[] = [], from?: string): Promise<Result> {
+  const data = iface.encodeFunctionData(fn, args);
+  const ret: string = await network.provider.send("eth_call", [{ to, data, ...(from ? { from } : {}) }, "latest"]);
+  return iface.decodeFunctionResult(fn, ret);
 }
 
 /** Throws unless `outcome` is what the model expected: success, or a revert with this error. */

@@ -438,6 +438,20 @@ class IndexedErrors extends Interface {
   }
 }
 
+/**
+ * The validator an epoch action is done by: one of `candidates`, half the time (honest actions) the
+ * one with the most stake at the snapshot, so that epochs reach quorum more often; with no
+ * candidate, some registered peer tries anyway (honest actions), else undefined.
+ */
+function pickValidator(model: Model, snapshot: number, candidates: number[], registered: number[], malicious: boolean, rand: () => number): number | undefined {
+  if (candidates.length > 0) {
+    const bySize = [...candidates].sort((x, y) => Number(stakeAtModel(model, model.uidOf[y], snapshot) - stakeAtModel(model, model.uidOf[x], snapshot)));
+    return !malicious && rand() < 0.5 ? bySize[0] : pick(candidates, rand);
+  }
+  if (!malicious && registered.length > 0) return pick(registered, rand);
+  return undefined;
+}
+
 /** Sends a transaction straight to the embedded node (the harness's rawTransaction) and reports it as `attempt` does. */
 function sendRaw(world: World, from: string, to: string, data: string): Promise<Outcome> {
   return attempt(rawTransaction(from, to, data, GAS_LIMIT), world.interfaces);
@@ -891,11 +905,7 @@ async function step(world: World, model: Model, action: Action): Promise<void> {
         registered.filter((a) => stakeAtModel(model, model.uidOf[a]!, s) === 0n),
         eligible,
       ][how + 1];
-      if (candidates.length > 0) {
-        // Half the time the largest validator at the snapshot: epochs reach quorum more often.
-        const bySize = [...candidates].sort((x, y) => Number(stakeAtModel(model, model.uidOf[y], s) - stakeAtModel(model, model.uidOf[x], s)));
-        actor = !malicious && rand() < 0.5 ? bySize[0] : pick(candidates, rand);
-      } else if (!malicious && registered.length > 0) actor = pick(registered, rand); // nothing due: some peer tries
+      actor = pickValidator(model, s, candidates, registered, malicious, rand) ?? actor;
       const uid = model.uidOf[actor];
       if (uid === null) expected = fail("NotRegistered", world.addresses[actor]);
       else if (!commitOpen(world, epoch, nb)) expected = fail("NotInCommitWindow", epoch, nb, s, s + C);
@@ -944,10 +954,7 @@ async function step(world: World, model: Model, action: Action): Promise<void> {
         committed,
         unregistered,
       ][how + 1];
-      if (candidates.length > 0) {
-        const bySize = [...candidates].sort((x, y) => Number(stakeAtModel(model, model.uidOf[y], s) - stakeAtModel(model, model.uidOf[x], s)));
-        actor = !malicious && rand() < 0.5 ? bySize[0] : pick(candidates, rand);
-      } else if (!malicious && registered.length > 0) actor = pick(registered, rand); // nothing due: some peer tries
+      actor = pickValidator(model, s, candidates, registered, malicious, rand) ?? actor;
       const uid = model.uidOf[actor];
       const commit = uid === null ? undefined : ep.commits.get(uid);
       // What is revealed: the committed result and salt, or (malicious) another salt or result.

@@ -30,15 +30,15 @@ export async function jobMarketGas(): Promise<JobGasReport> {
     await token.transfer(s.address, parseEther("100000"));
     await token.connect(s).approve(address, hre.ethers.MaxUint256);
   }
-  const terms: MediatorTerms = { pr: WAD / 2n, ndpr: WAD, jcPrice: parseEther("2"), rpPrice: parseEther("3"), bond: parseEther("50"), n: 3, mediationTime: 3600 };
+  const terms: MediatorTerms = { pr: WAD / 2n, ndpr: WAD, jcPrice: parseEther("2"), rpPrice: parseEther("3"), bond: parseEther("50"), n: 3, mediationTime: 3600, maxJobTime: 86_400 };
   const register = await gas(market.connect(mediator).registerMediator(terms, parseEther("5000")));
   const price = parseEther("100");
   const deposit = parseEther("150") + terms.rpPrice; // exactly D_R + the RP price: no refund to withdraw
 
   const offers = async () => {
     const now = BigInt(await time.latest());
-    const jobRequest = { mediator: mediator.address, specHash: id("job"), instructions: 1000n, bandwidth: 10n, expiry: now + 3600n, resultTime: 600, reactionTime: 600, price, matchFee: parseEther("5") };
-    const resourceRequest = { rp: rp.address, instructionCapacity: 10_000n, bandwidthCapacity: 100n, expiry: now + 3600n, requestedPrice: parseEther("80"), matchFee: parseEther("4"), deposit, trustedMediators: [mediator.address] };
+    const jobRequest = { mediator: mediator.address, specHash: id("job"), instructions: 1000n, bandwidth: 10n, expiry: now + 3600n, resultTime: 600, reactionTime: 600, price, matchFee: parseEther("5"), terms };
+    const resourceRequest = { rp: rp.address, instructionCapacity: 10_000n, bandwidthCapacity: 100n, expiry: now + 3600n, requestedPrice: parseEther("80"), matchFee: parseEther("4"), deposit, minResultTime: 600, maxReactionTime: 600, maxMediationTime: 3600, maxMediatorPrice: terms.rpPrice, trustedMediators: [mediator.address] };
     const jobGas = await gas(market.connect(jc).postJobOffer(jobRequest));
     const offerGas = await gas(market.connect(rp).postResourceOffer(resourceRequest));
     const [j] = (await market.queryFilter(market.filters.JobOfferPosted())).slice(-1);

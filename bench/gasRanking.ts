@@ -1,6 +1,6 @@
 import hre from "hardhat";
 import { mine } from "@nomicfoundation/hardhat-network-helpers";
-import { id, parseEther, TransactionReceipt, TransactionResponse, Wallet } from "ethers";
+import { id, parseEther, Signer, TransactionReceipt, TransactionResponse, Wallet } from "ethers";
 import { deployAgora } from "../deploy/agora";
 import { buildEmissionTree } from "../sdk/src/ranking/merkle";
 import { resultCommitment } from "../sdk/src/ranking/commitment";
@@ -46,8 +46,10 @@ export async function rankingGas(n: number, weights: boolean): Promise<GasRow[]>
   });
   const rows: GasRow[] = [];
   const address = await ranking.getAddress();
+  // The setter sponsors every other registration, each burning registrationBurn.
+  const burn = await ranking.registrationBurn();
   for (const s of [setter, validatorB]) {
-    await token.transfer(s.address, parseEther("1000"));
+    await token.transfer(s.address, parseEther("1000") + BigInt(n) * burn);
     await token.connect(s).approve(address, hre.ethers.MaxUint256);
   }
 
@@ -87,26 +89,52 @@ export async function rankingGas(n: number, weights: boolean): Promise<GasRow[]>
   // The general path: a raw row that does not sum to 65535 is normalized on chain.
   if (weights) await rawRows(setterMarket, n, rows);
 
-  // One epoch: the setter (61 of 99 staked) and validator B (38) commit and reveal, then claims.
-  const snapshot = await ranking.snapshotBlock(0);
+  // Epoch 1 (the first in which stake counts: it was staked in epoch 0): the setter (61 of 99
+  // staked) and validator B (38) commit and reveal, then claims.
+  const epoch = 1;
+  const context = { chainId: (await hre.ethers.provider.getNetwork()).chainId, market: address, epoch };
+  const snapshot = await ranking.snapshotBlock(epoch);
   const now = BigInt(await hre.ethers.provider.getBlockNumber());
   if (now < snapshot) await mine(snapshot - now);
-  const emission = Array.from({ length: n }, (_, i) => parseEther("0.00001") * BigInt(1 + (i % 7)));;
+  const emission = Array.from({ length: n }, (_, i) => parseEther("0.00001") * BigInt(1 + (i % 7)));
   const tree = buildEmissionTree(emission);
   const total = emission.reduce((a, b) => a + b, 0n);
   const salt = id("bench");
   rows.push({
     operation: "commitResult",
-    gas: (await gasOf(setterMarket.commitResult(0, resultCommitment(tree.root, total, salt, setter.address)))).gas,
+    gas: (await gasOf(setterMarket.commitResult(epoch, resultCommitment(context, tree.root, total, salt, setter.address)))).gas,
   });
-  await ranking.connect(validatorB).commitResult(0, resultCommitment(tree.root, total, salt, validatorB.address));
+  await ranking.connect(validatorB).commitResult(epoch, resultCommitment(context, tree.root, total, salt, validatorB.address));
   await mine(await ranking.commitBlocks());
-  rows.push({ operation: "revealResult (not yet quorum)", gas: (await gasOf(ranking.connect(validatorB).revealResult(0, tree.root, total, salt))).gas });
-  rows.push({ operation: "revealResult (reaches quorum, finalizes)", gas: (await gasOf(setterMarket.revealResult(0, tree.root, total, salt))).gas });
-  rows.push({ operation: `claim (tree of ${n} leaves)`, gas: (await gasOf(ranking.claim(0, 5, emission[5], tree.proof(5)))).gas });
-  const batch = [6, 7, 8, 9, 10, 11, 12, 13].map((uid) => ({ epoch: 0, uid, amount: emission[uid], proof: tree.proof(uid) }));
+  rows.push({ operation: "revealResult (not yet quorum)", gas: (await gasOf(ranking.connect(validatorB).revealResult(epoch, tree.root, total, salt))).gas });
+  rows.push({ operation: "revealResult (reaches quorum, finalizes)", gas: (await gasOf(setterMarket.revealResult(epoch, tree.root, total, salt))).gas });
+  rows.push({ operation: `claim (tree of ${n} leaves)`, gas: (await gasOf(ranking.claim(epoch, 5, emission[5], tree.proof(5)))).gas });
+  const batch = [6, 7, 8, 9, 10, 11, 12, 13].map((uid) => ({ epoch, uid, amount: emission[uid], proof: tree.proof(uid) }));
   const many = await gasOf(ranking.claimMany(batch));
   rows.push({ operation: `claimMany, 8 leaves (per leaf)`, gas: many.gas / 8n });
+  rows.push(...(await replacementGas(ranking, setter, n)));
+  return rows;
+}
+
+/**
+ * A registration in the full market of `n` peers: the newcomer replaces the weakest peer past
+ * immunity. The best case finds a zero-stake uid early (uid 2: the scan stops there); the worst
+ * case has every uid but the last staked, so every stake is read. Neither writes a row or a column:
+ * the replacement is recorded and rows read it lazily (docs/ranking.md).
+ */
+async function replacementGas(ranking: RankingMarket, funder: Signer, n: number): Promise<GasRow[]> {
+  const [, , , first, second] = await hre.ethers.getSigners();
+  await mine((await ranking.parameters()).immunityBlocks);
+  const rows: GasRow[] = [];
+  const token = await hre.ethers.getContractAt("AgoraToken", await ranking.token());
+  for (const s of [first, second]) {
+    await token.connect(funder).transfer(s.address, parseEther("10"));
+    await token.connect(s).approve(await ranking.getAddress(), hre.ethers.MaxUint256);
+  }
+  rows.push({ operation: "register in a full market (replaces the first zero-stake peer)", gas: (await gasOf(ranking.connect(first).register())).gas });
+  const stakes = await ranking.getStakes();
+  for (let uid = 0; uid < n - 1; uid++) if (stakes[uid] === 0n) await ranking.connect(funder).stake(uid, 1n);
+  rows.push({ operation: "register in a full market (the weakest is the last uid: every stake read)", gas: (await gasOf(ranking.connect(second).register())).gas });
   return rows;
 }
 
@@ -123,4 +151,47 @@ async function rawRows(market: RankingMarket, n: number, rows: GasRow[]): Promis
     operation: `setWeights, ${n} non-zero of ${n}, raw row (normalized on chain)`,
     gas: (await gasOf(market.setWeights(uids, values))).gas,
   });
+}
+
+/**
+ * The worst replacing registration an attacker can arrange in a full market of `n` peers: it
+ * sponsors every uid and stakes them with strictly decreasing dust amounts (uid u holds n - u wei),
+ * so every uid the scan reads is a new minimum. Returns the registration's gas used and what the attacker burnt, sent with the
+ * per-transaction cap as its limit (Hardhat's estimate of it is about three times the gas used).
+ */
+export async function worstReplacementGas(n: number): Promise<{ gas: bigint; burnt: bigint }> {
+  const [deployer, attacker, newcomer] = await hre.ethers.getSigners();
+  const { token, ranking } = await deployAgora(deployer, { addressBookDir: false, ranking: { maxPeers: BigInt(n) } });
+  const address = await ranking.getAddress();
+  const burn = await ranking.registrationBurn();
+  for (const s of [attacker, newcomer]) {
+    await token.transfer(s.address, BigInt(n + 1) * burn + parseEther("1"));
+    await token.connect(s).approve(address, hre.ethers.MaxUint256);
+  }
+  const supplyBefore = await token.totalSupply();
+  // Thousands of transactions: sent without automine and mined 200 at a time.
+  await hre.network.provider.send("evm_setAutomine", [false]);
+  let nonce = await attacker.getNonce();
+  const pending: Promise<unknown>[] = [ranking.connect(attacker).register({ nonce: nonce++ })];
+  const batch = async (i: number) => {
+    if (i % 200 === 0) await hre.network.provider.send("evm_mine", []);
+  };
+  for (let i = 1; i < n; i++) {
+    pending.push(ranking.connect(attacker).registerFor(Wallet.createRandom().address, { nonce: nonce++, gasLimit: 300_000 }));
+    await batch(i);
+  }
+  await hre.network.provider.send("evm_mine", []);
+  for (let uid = 0; uid < n; uid++) {
+    pending.push(ranking.connect(attacker).stake(uid, BigInt(n - uid), { nonce: nonce++, gasLimit: 300_000 }));
+    await batch(uid + 1);
+  }
+  await hre.network.provider.send("evm_mine", []);
+  await Promise.all(pending);
+  await hre.network.provider.send("evm_setAutomine", [true]);
+  if ((await ranking.peerCount()) !== BigInt(n)) throw new Error(`the market has ${await ranking.peerCount()} peers, not ${n}`);
+  const burnt = supplyBefore - (await token.totalSupply());
+  await mine((await ranking.parameters()).immunityBlocks + 1n);
+  const receipt = await (await ranking.connect(newcomer).register({ gasLimit: 2n ** 24n })).wait();
+  if (!(await ranking.isRegistered(newcomer.address))) throw new Error("the newcomer was not registered");
+  return { gas: receipt!.gasUsed, burnt };
 }

@@ -2,11 +2,14 @@
  * `npm run bench`: gas of the ranking market on the embedded network, and the speed and memory of
  * the epoch function against a straightforward implementation. Prints Markdown tables; the
  * figures go to docs/BENCHMARKS.md with the command that produced them.
- *   AGORA_BENCH=gas | jobs | delegation | epoch | collaboration    one part only
+ *   AGORA_BENCH=gas | replacement | jobs | delegation | epoch | collaboration    one part only
+ *   (replacement, the worst full-market registration at 1024, 2048 and 4096 peers, takes about two
+ *   minutes and runs only when asked for)
  *   AGORA_BENCH_FULL=1         also the slow cases (the reference on 4096 transient peers, ...)
  */
+import hre from "hardhat";
 import { formatTable } from "../sdk/src/format";
-import { rankingGas } from "./gasRanking";
+import { rankingGas, worstReplacementGas } from "./gasRanking";
 import { runEpochCase } from "./epoch";
 import { jobMarketGas } from "./gasJobs";
 import { delegationGas } from "./gasDelegation";
@@ -26,6 +29,16 @@ async function gas(): Promise<void> {
       ),
     );
   }
+}
+
+async function replacement(): Promise<void> {
+  console.log("\n## Ranking market: the worst replacing registration (uids staked with decreasing dust)\n");
+  const rows: (string | number)[][] = [];
+  for (const n of [1024, 2048, 4096]) {
+    const { gas, burnt } = await worstReplacementGas(n);
+    rows.push([n, String(gas), (Number(gas) / n).toFixed(0), `${hre.ethers.formatEther(burnt)} tokens burnt`]);
+  }
+  console.log(formatTable(["peers", "register gas", "gas / peer", "attacker's cost"], rows, true));
 }
 
 function epoch(full: boolean): void {
@@ -99,6 +112,7 @@ async function main(): Promise<void> {
   const only = process.env.AGORA_BENCH;
   const full = process.env.AGORA_BENCH_FULL === "1";
   if (!only || only === "gas") await gas();
+  if (only === "replacement") await replacement();
   if (!only || only === "jobs") await jobsGas();
   if (!only || only === "delegation") await delegationsGas();
   if (!only || only === "epoch") epoch(full);

@@ -11,7 +11,8 @@ import hre from "hardhat";
 import { parseEther, Signer } from "ethers";
 import path from "node:path";
 import { deployAgora } from "../deploy/agora";
-import { advanceValidator, computeEpochOnChain, validatorSalt, EpochStatus, EpochCache } from "../sdk/src/chain/ranking";
+import { DEFAULT_RANKING_CONFIG } from "../deploy/config";
+import { advanceValidator, computeEpochOnChain, registerPeer, stakeOn, validatorSalt, EpochStatus, EpochCache } from "../sdk/src/chain/ranking";
 import { devnetWallet, mineTo } from "../sdk/src/chain/devnet";
 import { cabalDecay, cabalDecayClipped } from "../sdk/src/ranking/cabal";
 import { buildEmissionTree } from "../sdk/src/ranking/merkle";
@@ -68,7 +69,14 @@ export async function runCabalScenario(treasury: Signer, log: (line: string) => 
   const { token, ranking } = await deployAgora(treasury, {
     addressBookDir: false,
     initialSupply: parseEther("1000"),
-    ranking: { rho: options.rho, tau: options.tau, commitBlocks: windows, revealBlocks: windows, epochLength: 2n * windows + 6n },
+    ranking: {
+      rho: options.rho,
+      tau: options.tau,
+      maxTau: options.tau > DEFAULT_RANKING_CONFIG.maxTau ? options.tau : DEFAULT_RANKING_CONFIG.maxTau,
+      commitBlocks: windows,
+      revealBlocks: windows,
+      epochLength: 2n * windows + 6n,
+    },
   });
   const market = await ranking.getAddress();
   const peers: Signer[] = [];
@@ -76,11 +84,11 @@ export async function runCabalScenario(treasury: Signer, log: (line: string) => 
   const isCabal = (uid: number) => uid >= options.honestPeers;
   // 51 tokens over A, 49 over B.
   const stakeOf = (uid: number) => (isCabal(uid) ? parseEther("49") / BigInt(options.cabalPeers) : parseEther("51") / BigInt(options.honestPeers));
+  const burn = await ranking.registrationBurn();
   for (const [uid, peer] of peers.entries()) {
-    await (await token.connect(treasury).transfer(await peer.getAddress(), stakeOf(uid))).wait();
-    await (await token.connect(peer).approve(market, stakeOf(uid))).wait();
-    await (await ranking.connect(peer).register()).wait();
-    await (await ranking.connect(peer).stake(uid, stakeOf(uid))).wait();
+    await (await token.connect(treasury).transfer(await peer.getAddress(), burn + stakeOf(uid))).wait();
+    await registerPeer(ranking, peer);
+    await stakeOn(ranking, peer, uid, stakeOf(uid));
   }
   for (const [uid, peer] of peers.entries()) {
     // Each group weights only its own members, equally: A honestly, B as a closed cabal.
@@ -99,7 +107,8 @@ export async function runCabalScenario(treasury: Signer, log: (line: string) => 
 
   const cache: EpochCache = new Map();
   const epochs: CabalEpoch[] = [];
-  let epoch = Number(await ranking.currentEpoch());
+  // Stake counts once held through a whole epoch: the first epoch to validate is the one after setup.
+  let epoch = Number(await ranking.currentEpoch()) + 1;
   for (let k = 0; k < options.epochs; k++, epoch++) {
     const snapshot = await ranking.snapshotBlock(epoch);
     await mineTo(provider, snapshot);
@@ -116,7 +125,8 @@ export async function runCabalScenario(treasury: Signer, log: (line: string) => 
     for (const [uid, peer] of peers.entries()) {
       if (isCabal(uid)) {
         const salt = await validatorSalt(peer, ranking, epoch);
-        const commitment = resultCommitment(selfish.root, selfishTotal, salt, await peer.getAddress());
+        const context = { chainId: (await provider.getNetwork()).chainId, market, epoch };
+        const commitment = resultCommitment(context, selfish.root, selfishTotal, salt, await peer.getAddress());
         await (await ranking.connect(peer).commitResult(epoch, commitment)).wait();
       } else {
         await advanceValidator(ranking, peer, epoch, cache);
@@ -151,7 +161,8 @@ export async function runCabalScenario(treasury: Signer, log: (line: string) => 
     );
   }
   const closedForm = cabalDecay(initialShare, Number(options.tau) / 1e18, Number(options.rho) / 1e18, options.epochs);
-  const closedFormClipped = cabalDecayClipped(initialShare, Number(options.tau) / 1e18, Number(options.rho) / 1e18, options.epochs);
+  // On chain an epoch's emission reads the stake held through the epoch before: one step of lag.
+  const closedFormClipped = cabalDecayClipped(initialShare, Number(options.tau) / 1e18, Number(options.rho) / 1e18, options.epochs, 1);
   let plot: CabalResult["plot"];
   if (options.outDir) {
     const svg = lineChartSvg({

@@ -94,6 +94,7 @@ export async function runJobSimulation(treasury: Signer, scenario: JobScenario, 
     bond: tokens(10),
     n: s.n,
     mediationTime: 3600,
+    maxJobTime: 3 * 3600,
   };
   await registerMediator(market, mediatorSigner, terms, tokens(1000));
   const jc = new JobCreatorBot(market, jcSigner, { verifyProbability: s.verifyProbability, disputeSecondClass: s.disputeSecondClass }, specs, random);
@@ -129,6 +130,10 @@ export async function runJobSimulation(treasury: Signer, scenario: JobScenario, 
       requestedPrice: tokens(s.execCost),
       matchFee: tokens(fees.rpMatch),
       deposit: tokens(s.price * s.pr * s.n + fees.rpPrice),
+      minResultTime: 3600,
+      maxReactionTime: 3600,
+      maxMediationTime: 3600,
+      maxMediatorPrice: tokens(fees.rpPrice),
       trustedMediators: [await mediatorSigner.getAddress()],
     });
     await solver.step();
@@ -139,7 +144,7 @@ export async function runJobSimulation(treasury: Signer, scenario: JobScenario, 
     await rp.step();
     const reaction = jc.reactions.at(-1)!;
     const matchId = reaction.matchId;
-    const [status] = await market.matchStatus(matchId);
+    const [status] = await market.matchStatus(matchId, reaction.terms);
     const verdict = ["none", "accepted", "JC wrong", "RP cheated", "non-deterministic", "result timeout", "mediation timeout"][Number(status.verdict)];
     verdicts[verdict] = (verdicts[verdict] ?? 0) + 1;
     const honest = rp.honest.get(matchId)!;

@@ -1,7 +1,7 @@
 import type { Signer } from "ethers";
 import { parseEther } from "ethers";
 import type { AgoraDeployment } from "../deploy/agora";
-import { advanceValidator, EpochCache, statusForNextBlock, EpochStatus } from "../sdk/src/chain/ranking";
+import { advanceValidator, EpochCache, registerPeer, stakeOn, statusForNextBlock, EpochStatus } from "../sdk/src/chain/ranking";
 import { mineTo } from "../sdk/src/chain/devnet";
 import { formatPercent, formatTable, formatTokens } from "../sdk/src/format";
 import { packRow, normalizeRow } from "../sdk/src/ranking/weights";
@@ -36,17 +36,18 @@ export async function runRankingScenario(
   const cast = CAST.map((c, i) => ({ ...c, signer: peers[i] }));
   log(`Ranking market at ${marketAddress}: ${cast.length} peers join.`);
 
+  const burn = await ranking.registrationBurn();
+  log(`Registering burns ${formatTokens(burn)} of the registrant's tokens (a sponsor pays for its newcomer).`);
   for (const [i, c] of cast.entries()) {
     const address = await c.signer.getAddress();
     await (await token.connect(treasury).transfer(address, parseEther("1000"))).wait();
-    await (await token.connect(c.signer).approve(marketAddress, parseEther("1000"))).wait();
     if (c.name === "fin") {
       // A newcomer with nothing on chain: ada subscribes it and stakes for it (whitepaper §5).
-      await (await ranking.connect(cast[0].signer).registerFor(address)).wait();
-      await (await ranking.connect(cast[0].signer).stake(i, parseEther(c.stake))).wait();
+      await registerPeer(ranking, cast[0].signer, address);
+      await stakeOn(ranking, cast[0].signer, i, parseEther(c.stake));
     } else {
-      await (await ranking.connect(c.signer).register()).wait();
-      await (await ranking.connect(c.signer).stake(i, parseEther(c.stake))).wait();
+      await registerPeer(ranking, c.signer);
+      await stakeOn(ranking, c.signer, i, parseEther(c.stake));
     }
   }
   const n = cast.length;
@@ -72,21 +73,26 @@ export async function runRankingScenario(
 
   const cache: EpochCache = new Map();
   const validators = cast.map((c) => c.signer);
-  let epoch = Number(await ranking.currentEpoch());
+  // Stake counts in an epoch only if held through the whole epoch before its snapshot: the stake
+  // just added counts from the next epoch on.
+  let epoch = Number(await ranking.currentEpoch()) + 1;
+  log(`Stake counts once held through a whole epoch: validation starts with epoch ${epoch}.`);
   for (let e = 0; e < epochs; e++, epoch++) {
-    const before = await ranking.getStakes();
     const snapshot = await ranking.snapshotBlock(epoch);
     await mineTo(provider, snapshot);
-    log(`\nEpoch ${epoch}: snapshot at block ${snapshot}, total stake ${formatTokens(await ranking.totalStakeAt(snapshot), 2)}.`);
+    const before = await ranking.getCountingStakes(epoch);
+    log(`\nEpoch ${epoch}: snapshot at block ${snapshot}, stake that counts ${formatTokens(await ranking.countingTotalStake(epoch), 2)}.`);
     // Commit window, then reveal window, then claims: every validator does what is due.
     for (const phase of [EpochStatus.Committing, EpochStatus.Revealing, EpochStatus.Finalized]) {
       if (phase === EpochStatus.Revealing) await mineTo(provider, snapshot + (await ranking.commitBlocks()));
       const claimers: string[] = [];
       for (const [i, v] of validators.entries()) {
-        if ((await statusForNextBlock(ranking, epoch)) !== phase) break;
+        const status = await statusForNextBlock(ranking, epoch);
+        // Validators whose turn comes after quorum still reveal: a commitment never revealed forfeits its emission.
+        if (status !== phase && !(phase === EpochStatus.Revealing && status === EpochStatus.Finalized)) break;
         const action = await advanceValidator(ranking, v, epoch, cache);
         if (action.kind === "committed") log(`  ${cast[i].name} commits to root ${action.root.slice(0, 10)}…`);
-        if (action.kind === "revealed") log(`  ${cast[i].name} reveals${action.finalized ? ": quorum reached, epoch final" : ""}`);
+        if (action.kind === "revealed") log(`  ${cast[i].name} reveals${action.finalized ? (status === EpochStatus.Finalized ? " (the epoch is already final)" : ": quorum reached, epoch final") : ""}`);
         if (action.kind === "claimed") claimers.push(`${cast[i].name} ${formatTokens(action.amount)}`);
       }
       if (claimers.length > 0) log(`  each validator claims its own emission, minted into its stake: ${claimers.join(", ")}`);
@@ -94,16 +100,16 @@ export async function runRankingScenario(
     const result = cache.get(epoch)!;
     const [, root, totalEmission] = await ranking.epochInfo(epoch);
     const after = await ranking.getStakes();
-    const totalAtSnapshot = await ranking.totalStakeAt(snapshot);
-    const cap = ((await ranking.tauAt(snapshot)) * totalAtSnapshot) / 10n ** 18n;
+    const counted = await ranking.countingTotalStake(epoch);
+    const cap = ((await ranking.tauAt(snapshot)) * counted) / 10n ** 18n;
     const support = await ranking.resultStake(epoch, root, totalEmission);
     log(
-      `  final root ${root.slice(0, 10)}… backed by ${formatPercent((support * 10n ** 18n) / totalAtSnapshot)} of the stake; ` +
+      `  final root ${root.slice(0, 10)}… backed by ${formatPercent((support * 10n ** 18n) / counted)} of the stake that counts; ` +
         `emission ${formatTokens(totalEmission)} (cap ${formatTokens(cap)})`,
     );
     log(
       formatTable(
-        ["uid", "peer", "stake before", "share", "clip", "rank", "emission", "stake after"],
+        ["uid", "peer", "stake that counts", "share", "clip", "rank", "emission", "stake after"],
         cast.map((c, i) => [
           i,
           c.name,

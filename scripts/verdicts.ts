@@ -59,7 +59,7 @@ export async function runVerdictTour(deployment: AgoraDeployment, treasury: Sign
   const { token, jobs: market } = deployment;
   const provider = treasury.provider!;
   for (const s of accounts) await (await token.connect(treasury).transfer(await s.getAddress(), parseEther("10000"))).wait();
-  const terms = { pr: parseEther("0.5"), ndpr: parseEther("1"), jcPrice: parseEther("2"), rpPrice: parseEther("3"), bond: parseEther("50"), n: 3, mediationTime: 3600 };
+  const terms = { pr: parseEther("0.5"), ndpr: parseEther("1"), jcPrice: parseEther("2"), rpPrice: parseEther("3"), bond: parseEther("50"), n: 3, mediationTime: 3600, maxJobTime: 86_400 };
   await registerMediator(market, mediator, terms, parseEther("500"));
   const who = { jc: await jc.getAddress(), rp: await rp.getAddress(), mediator: await mediator.getAddress(), solver: await solver.getAddress() };
   // What each party holds or may withdraw: its tokens, its job-market credits, and the mediator's earnings.
@@ -98,6 +98,10 @@ export async function runVerdictTour(deployment: AgoraDeployment, treasury: Sign
       requestedPrice: parseEther("80"),
       matchFee: parseEther("4"),
       deposit: parseEther("200"),
+      minResultTime: 600,
+      maxReactionTime: 600,
+      maxMediationTime: 3600,
+      maxMediatorPrice: parseEther("3"),
       trustedMediators: [who.mediator],
     });
     const { matchId, terms: t } = await postMatch(market, solver, job, offer);

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import hre from "hardhat";
-import { mine } from "@nomicfoundation/hardhat-network-helpers";
+import { mine, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { parseEther } from "ethers";
 import { deployAgora, DeployOptions } from "../deploy/agora";
@@ -61,6 +61,34 @@ export async function setNextBlock(target: bigint | number): Promise<void> {
   const now = BigInt(await hre.ethers.provider.getBlockNumber());
   const next = BigInt(target);
   if (next > now + 1n) await mine(next - now - 1n);
+}
+
+/** Seconds between blocks on Ethereum since the merge; deadlines are tested at this pace. */
+export const BLOCK_TIME = 12;
+
+/**
+ * Makes the next block come `BLOCK_TIME` seconds after the latest one, as on a real chain (Hardhat
+ * otherwise mines each transaction one second after the last, which hides attacks that need a
+ * window to be shorter than a block).
+ */
+export async function nextBlockIn12s(): Promise<void> {
+  await time.setNextBlockTimestamp((await time.latest()) + BLOCK_TIME);
+}
+
+/** Sends a transaction in a block 12 s after the latest one; resolves to its receipt. */
+export async function in12sBlock<T extends { wait(): Promise<unknown> }>(send: () => Promise<T>): Promise<Awaited<ReturnType<T["wait"]>>> {
+  await nextBlockIn12s();
+  return (await (await send()).wait()) as Awaited<ReturnType<T["wait"]>>;
+}
+
+/** Mines empty 12-second blocks until at least `seconds` have passed since the latest block. */
+export async function pass12sBlocks(seconds: number | bigint): Promise<void> {
+  const blocks = Math.ceil(Number(seconds) / BLOCK_TIME);
+  if (blocks === 0) return;
+  // hardhat_mine spaces its blocks by the interval but puts the first one second after the latest
+  // unless the next timestamp is set: set it, so every block is 12 s after the one before.
+  await nextBlockIn12s();
+  await mine(blocks, { interval: BLOCK_TIME });
 }
 
 /** A small seeded generator (mulberry32) for reproducible random tests. */

@@ -13,7 +13,8 @@ import {TokenCredits} from "../token/TokenCredits.sol";
 /// commitment and each party's reward (model hash, quality share). Contributors get their
 /// collateral back on delivery; a party that never contributes loses its collateral to the pool,
 /// shared by the contributors; a coordinator that misses its delivery deadline forfeits its bond
-/// to the parties.
+/// to the parties. Each of a round's three windows (joining, contributing, delivering) is within the
+/// protocol's floor and ceiling, so nobody's bond or collateral is held longer than three ceilings.
 /// @dev Invariant: token.balanceOf(this) == sum over rounds not settled of (bond + collateral
 /// posted) + credits.
 contract CollaborationRound is TokenCredits {
@@ -23,6 +24,19 @@ contract CollaborationRound is TokenCredits {
     uint256 public constant MAX_ITEMS = 16;
     /// @notice Most parties in one round.
     uint256 public constant MAX_PARTIES = 64;
+
+    /// @notice The shortest window of a round (seconds), fixed at deployment.
+    uint64 public immutable minWindow;
+    /// @notice The longest window of a round (seconds), fixed at deployment.
+    uint64 public immutable maxWindow;
+
+    /// @notice A round's windows: from creation to joinDeadline, from joinDeadline to
+    /// contributionDeadline, from contributionDeadline to deliveryDeadline.
+    enum Window {
+        Join,
+        Contribution,
+        Delivery
+    }
 
     /// @notice One menu item: contribute at least `contribution` units for a model worth
     /// `reward` (in the menu's value units, 18 decimals), posting `collateral` tokens.
@@ -116,7 +130,16 @@ contract CollaborationRound is TokenCredits {
     event CoordinatorDefaulted(uint256 indexed round, uint256 bond, uint256 recipients);
 
     error InvalidMenu(string reason);
-    error InvalidDeadlines();
+    /// @notice A window of the round is outside the protocol's floor and ceiling.
+    /// @param window the window.
+    /// @param seconds_ its length.
+    /// @param min the floor.
+    /// @param max the ceiling.
+    error WindowOutOfBounds(Window window, uint256 seconds_, uint256 min, uint256 max);
+    /// @notice The deployment's window bounds are not 1 <= min <= max.
+    /// @param min the floor.
+    /// @param max the ceiling.
+    error InvalidWindowBounds(uint256 min, uint256 max);
     error UnknownRound(uint256 round);
     error WrongState(uint256 round, State state);
     error UnknownItem(uint256 round, uint256 item, uint256 items);
@@ -131,17 +154,25 @@ contract CollaborationRound is TokenCredits {
     error WrongShareCount(uint256 round, uint256 given, uint256 parties);
     error ShareTooLarge(uint256 round, address party, uint256 share);
 
-    /// @notice Sets the token once.
+    /// @notice Sets the token and the protocol's bounds on every window of a round.
     /// @param token_ the token bonds and collateral are in.
-    constructor(IERC20 token_) TokenCredits(token_) {}
+    /// @param minWindow_ the shortest window (seconds), at least 1.
+    /// @param maxWindow_ the longest window (seconds), at least minWindow_.
+    constructor(IERC20 token_, uint64 minWindow_, uint64 maxWindow_) TokenCredits(token_) {
+        if (minWindow_ == 0 || minWindow_ > maxWindow_) revert InvalidWindowBounds(minWindow_, maxWindow_);
+        minWindow = minWindow_;
+        maxWindow = maxWindow_;
+    }
 
     /// @notice Creates a round with its menu and posts the coordinator's `bond`.
-    /// Items must be ordered by contribution (ascending); deadlines must follow each other.
+    /// Items must be ordered by contribution (ascending). Each window (now to joinDeadline,
+    /// joinDeadline to contributionDeadline, contributionDeadline to deliveryDeadline) must be within
+    /// [minWindow, maxWindow] seconds.
     /// @param items the menu, 1 to 16 items.
     /// @param bond tokens pulled from the caller.
-    /// @param joinDeadline the last second to join (in the future).
-    /// @param contributionDeadline the last second to contribute (at or after joinDeadline).
-    /// @param deliveryDeadline the last second for the coordinator to deliver (after contributionDeadline).
+    /// @param joinDeadline the last second to join.
+    /// @param contributionDeadline the last second to contribute.
+    /// @param deliveryDeadline the last second for the coordinator to deliver.
     /// @return id the round's id.
     function createRound(
         Item[] calldata items,
@@ -156,13 +187,9 @@ contract CollaborationRound is TokenCredits {
                 revert InvalidMenu("contributions must not decrease");
             }
         }
-        if (
-            !(block.timestamp < joinDeadline &&
-                joinDeadline <= contributionDeadline &&
-                contributionDeadline < deliveryDeadline)
-        ) {
-            revert InvalidDeadlines();
-        }
+        _checkWindow(Window.Join, block.timestamp, joinDeadline);
+        _checkWindow(Window.Contribution, joinDeadline, contributionDeadline);
+        _checkWindow(Window.Delivery, contributionDeadline, deliveryDeadline);
         id = ++roundCount;
         Round storage r = _rounds[id];
         r.coordinator = msg.sender;
@@ -288,6 +315,12 @@ contract CollaborationRound is TokenCredits {
     }
 
     // ------------------------------------------------------------------ internals
+
+    /// @dev Reverts unless the window from `start` to `end` lasts within the protocol's bounds.
+    function _checkWindow(Window window, uint256 start, uint256 end) private view {
+        uint256 length = end > start ? end - start : 0;
+        if (length < minWindow || length > maxWindow) revert WindowOutOfBounds(window, length, minWindow, maxWindow);
+    }
 
     function _round(uint256 id) private view returns (Round storage r) {
         r = _rounds[id];

@@ -13,8 +13,11 @@ import {SD59x18, sd, ln, pow} from "@prb/math/src/SD59x18.sol";
 /// measured), paying at the reported model's price with tokens capped at count * L. The chain
 /// keeps each provider's statistics, computes the plan at the end of exploration from them (ln
 /// and powers with PRBMath), enforces the phases and the early stop, and owes the bonus and
-/// incentive queries the plan promised: if the user closes without them, each provider is paid
-/// for them at L tokens of its first model. Unused budget returns to the user.
+/// incentive queries the plan promised: each is settled at no less than L tokens of the provider's
+/// first model, and if the user closes without them, each provider is paid that for them. Unused
+/// budget returns to the user. A session keeps the models and prices its providers had when it
+/// opened (providers may register new ones at any time for later sessions), and lasts at most
+/// `maxDuration`: after its deadline anyone closes it.
 /// @dev Rewards and prices are token wei, read as 18-decimal fixed point (a reward of 4.5e18 is a
 /// utility of 4.5 tokens; a price of 5e14 is 0.0005 tokens per output token). The user's reward
 /// measurement is trusted (docs/delegation.md). Invariant: token.balanceOf(this) == sum over open
@@ -28,6 +31,12 @@ contract DelegationMarket is TokenCredits {
     /// @notice Most models one provider registers.
     uint256 public constant MAX_MODELS = 8;
     int256 private constant UNIT = 1e18;
+
+    /// @notice The shortest session duration (seconds), fixed at deployment.
+    uint64 public immutable minDuration;
+    /// @notice The longest session duration (seconds), fixed at deployment: no session holds a
+    /// budget, or a provider's terms, past it.
+    uint64 public immutable maxDuration;
 
     struct Model {
         uint64 score; // quality in [0, 1e18]
@@ -90,20 +99,28 @@ contract DelegationMarket is TokenCredits {
         int256 m;
     }
 
+    /// @dev A session's provider and the version of its models the session opened with.
+    struct SessionProvider {
+        address provider;
+        uint32 modelVersion;
+    }
+
     /// @notice Sessions opened so far (ids start at 1).
     uint256 public sessionCount;
-    mapping(address provider => Model[]) private _models;
-    /// @notice Open sessions each provider is part of; it cannot change its models while in one.
-    mapping(address provider => uint256) public openSessionsOf;
+    /// @notice The latest version of each provider's models (0: never registered); each
+    /// `registerModels` adds one, and every version stays as it was for the sessions opened with it.
+    mapping(address provider => uint32) public modelVersionOf;
+    mapping(address provider => mapping(uint256 version => Model[])) private _models;
     mapping(uint256 session => Session) private _sessions;
-    mapping(uint256 session => address[]) private _providers;
+    mapping(uint256 session => SessionProvider[]) private _providers;
     mapping(uint256 session => mapping(uint256 index => ProviderStats)) private _stats;
     mapping(uint256 session => Plan) private _plans;
 
-    /// @notice A provider registered (or replaced) its models.
+    /// @notice A provider registered a new version of its models, for the sessions opened from now on.
     /// @param provider the provider.
+    /// @param version the version (1 for its first).
     /// @param models its models; index 0 is its flagship.
-    event ModelsRegistered(address indexed provider, Model[] models);
+    event ModelsRegistered(address indexed provider, uint256 version, Model[] models);
 
     /// @notice A user opened a session and escrowed its budget.
     /// @param session the session's id.
@@ -128,7 +145,8 @@ contract DelegationMarket is TokenCredits {
     /// @param count the queries settled.
     /// @param tokens the tokens billed: the reported tokens, capped at count * L.
     /// @param rewardSum the reward the user measured, in all (token wei).
-    /// @param payment what the provider earned: tokens * the reported model's price.
+    /// @param payment what the provider earned: tokens * the reported model's price, and for owed
+    /// queries at least L * the flagship's price each.
     event Settled(
         uint256 indexed session,
         uint256 indexed provider,
@@ -159,8 +177,16 @@ contract DelegationMarket is TokenCredits {
     event SessionClosed(uint256 indexed session, uint256 owedPaid, uint256 refund);
 
     error InvalidModels(string reason);
-    error ProviderBusy(address provider, uint256 openSessions);
     error InvalidSession(string reason);
+    /// @notice A session's duration is outside the protocol's bounds.
+    /// @param duration the duration asked for (seconds).
+    /// @param min the shortest allowed.
+    /// @param max the longest allowed.
+    error DurationOutOfBounds(uint256 duration, uint256 min, uint256 max);
+    /// @notice The deployment's duration bounds are not 1 <= min <= max.
+    /// @param min the shortest duration.
+    /// @param max the longest duration.
+    error InvalidDurationBounds(uint256 min, uint256 max);
     error UnknownProvider(address provider);
     error UnknownSession(uint256 session);
     error NotUser(uint256 session, address caller);
@@ -175,45 +201,69 @@ contract DelegationMarket is TokenCredits {
     error BudgetTooLow(uint256 session, uint256 need, uint256 available);
     error SessionOpen(uint256 session, uint256 deadline);
 
-    /// @notice Sets the token once.
+    /// @notice Sets the token and the protocol's bounds on a session's duration.
     /// @param token_ the token budgets and payments are in.
-    constructor(IERC20 token_) TokenCredits(token_) {}
+    /// @param minDuration_ the shortest session (seconds), at least 1.
+    /// @param maxDuration_ the longest session (seconds), at least minDuration_.
+    constructor(IERC20 token_, uint64 minDuration_, uint64 maxDuration_) TokenCredits(token_) {
+        if (minDuration_ == 0 || minDuration_ > maxDuration_) revert InvalidDurationBounds(minDuration_, maxDuration_);
+        minDuration = minDuration_;
+        maxDuration = maxDuration_;
+    }
 
     // ------------------------------------------------------------------ providers
 
-    /// @notice Registers (or replaces, when in no open session) the caller's models; index 0 is its flagship.
+    /// @notice Registers a new version of the caller's models, for sessions opened from now on
+    /// (open sessions keep theirs); index 0 is its flagship.
     /// @param models 1 to 8 models: score in (0, 1e18], output tokens and token price positive.
     function registerModels(Model[] calldata models) external {
-        if (openSessionsOf[msg.sender] != 0) revert ProviderBusy(msg.sender, openSessionsOf[msg.sender]);
         if (models.length == 0 || models.length > MAX_MODELS) revert InvalidModels("between 1 and 8 models");
-        delete _models[msg.sender];
+        uint32 version = modelVersionOf[msg.sender] + 1;
+        Model[] storage stored = _models[msg.sender][version];
         for (uint256 i; i < models.length; ++i) {
             Model calldata m = models[i];
             if (m.score == 0 || m.score > 1e18) revert InvalidModels("score must be in (0, 1]");
             if (m.outputTokens == 0) revert InvalidModels("output tokens must be positive");
             if (m.tokenPrice == 0) revert InvalidModels("token price must be positive");
-            _models[msg.sender].push(m);
+            stored.push(m);
         }
-        emit ModelsRegistered(msg.sender, models);
+        modelVersionOf[msg.sender] = version;
+        emit ModelsRegistered(msg.sender, version, models);
     }
 
-    /// @notice A provider's registered models; index 0 is its flagship.
+    /// @notice A provider's latest models (what a session opened now gets); index 0 is its flagship.
     /// @param provider the provider.
     function modelsOf(address provider) external view returns (Model[] memory) {
-        return _models[provider];
+        return _models[provider][modelVersionOf[provider]];
+    }
+
+    /// @notice The models of version `version` of a provider's registrations.
+    /// @param provider the provider.
+    /// @param version the version (1 for its first).
+    function modelsAt(address provider, uint256 version) external view returns (Model[] memory) {
+        return _models[provider][version];
+    }
+
+    /// @notice The models session `id` uses for its provider `index` (those registered when it opened).
+    /// @param id the session.
+    /// @param index the provider's index in the session.
+    function sessionModels(uint256 id, uint256 index) external view returns (Model[] memory) {
+        (, Model[] storage models) = _provider(id, index);
+        return models;
     }
 
     // ------------------------------------------------------------------ sessions
 
-    /// @notice Opens a session of `t` queries over `providers` (2 to 8, registered) and escrows
-    /// `budget`. B = floor(t^(2 eps)); the session can be closed by anyone after `duration` seconds.
+    /// @notice Opens a session of `t` queries over `providers` (2 to 8, registered) with their latest
+    /// models, and escrows `budget`. B = floor(t^(2 eps)); the session can be closed by anyone after
+    /// `duration` seconds, which must be within [minDuration, maxDuration].
     /// @param providers the K providers, distinct and registered.
     /// @param t T, the queries of the session.
     /// @param eps epsilon (18 decimals), in (0, 1/2).
     /// @param l L, the most tokens billed per query.
     /// @param rewardScale the value of a query answered with score 1 (token wei, 18 decimals).
     /// @param budget tokens pulled from the caller into escrow.
-    /// @param duration seconds after which anyone may close the session.
+    /// @param duration seconds after which anyone may close the session, within the protocol's bounds.
     /// @return id the session's id.
     function openSession(
         address[] calldata providers,
@@ -229,19 +279,15 @@ contract DelegationMarket is TokenCredits {
         uint256 k = providers.length;
         if (k < 2 || k > MAX_PROVIDERS) revert InvalidSession("between 2 and 8 providers");
         if (eps == 0 || eps >= 5e17) revert InvalidSession("eps must be in (0, 1/2)");
-        if (l == 0 || rewardScale == 0 || duration == 0) {
-            revert InvalidSession("L, rewardScale and duration must be positive");
+        if (l == 0 || rewardScale == 0) revert InvalidSession("L and rewardScale must be positive");
+        if (duration < minDuration || duration > maxDuration) {
+            revert DurationOutOfBounds(duration, minDuration, maxDuration);
         }
         if (budget > type(uint128).max) revert InvalidSession("budget exceeds 2^128");
-        for (uint256 i; i < k; ++i) {
-            if (_models[providers[i]].length == 0) revert UnknownProvider(providers[i]);
-            for (uint256 j; j < i; ++j) {
-                if (providers[j] == providers[i]) revert InvalidSession("a provider appears twice");
-            }
-        }
+        id = ++sessionCount;
+        _storeProviders(id, providers);
         uint256 b = uint256(pow(sd(int256(uint256(t)) * UNIT), sd(int256(uint256(eps)) * 2)).unwrap()) / 1e18;
         if (b == 0 || b * k > t) revert InvalidSession("T too small to explore every provider");
-        id = ++sessionCount;
         Session storage s = _sessions[id];
         s.user = msg.sender;
         s.phase = Phase.Exploration;
@@ -253,8 +299,6 @@ contract DelegationMarket is TokenCredits {
         s.rewardScale = rewardScale;
         s.eps = eps;
         s.budget = budget.toUint128();
-        _providers[id] = providers;
-        for (uint256 i; i < k; ++i) ++openSessionsOf[providers[i]];
         _pull(msg.sender, budget);
         emit SessionOpened(id, msg.sender, providers, t, b, budget);
     }
@@ -275,7 +319,9 @@ contract DelegationMarket is TokenCredits {
     // solhint-disable function-max-lines
     /// @notice The user settles `count` queries delegated to provider `index`: the provider
     /// reported `tokens` tokens in all, billed at its model `model`, and the user measured
-    /// `rewardSum` (token wei) of reward. Pays min(tokens, count * L) * price to the provider.
+    /// `rewardSum` (token wei) of reward. Pays min(tokens, count * L) * price to the provider, and
+    /// never less for the queries the plan owes (bonus and incentive) than what it reserved for
+    /// them: L tokens of the flagship's price each.
     /// @param id the session.
     /// @param index the provider's index in the session.
     /// @param count the queries settled.
@@ -296,8 +342,7 @@ contract DelegationMarket is TokenCredits {
         if (index >= s.k) revert ProviderIndexOutOfRange(index, s.k);
         // No phase allows more than T queries; this also keeps count * L below any overflow.
         if (count > s.t) revert CountExceedsPhase(id, index, count, s.t);
-        address provider = _providers[id][index];
-        Model[] storage models = _models[provider];
+        (, Model[] storage models) = _provider(id, index);
         if (model >= models.length) revert ModelOutOfRange(model, models.length);
         uint256 billed = tokens < count * s.l ? tokens : count * s.l;
         uint256 payment = billed * models[model].tokenPrice;
@@ -319,14 +364,14 @@ contract DelegationMarket is TokenCredits {
         } else if (phase == Phase.Bonus) {
             _allow(id, index, count, p.bonusDue);
             p.bonusDue -= uint48(count);
-            s.reserved -= uint128(count * s.l * models[0].tokenPrice);
+            payment = _owedPayment(s, count * s.l * models[0].tokenPrice, payment);
             _afterBonus(id, s);
         } else if (phase == Phase.Incentive) {
             uint256 owed = count < p.incentiveDue ? count : p.incentiveDue;
             _allow(id, index, count, p.incentiveDue + p.extraAllowed);
             if (count > owed) p.extraAllowed = 0;
             p.incentiveDue -= uint48(owed);
-            s.reserved -= uint128(owed * s.l * models[0].tokenPrice);
+            payment = _owedPayment(s, owed * s.l * models[0].tokenPrice, payment);
         } else {
             revert WrongPhase(id, phase);
         }
@@ -350,7 +395,7 @@ contract DelegationMarket is TokenCredits {
     function collectEarnings(uint256 id, uint256 index) external {
         Session storage s = _session(id);
         if (index >= s.k) revert ProviderIndexOutOfRange(index, s.k);
-        address provider = _providers[id][index];
+        address provider = _providers[id][index].provider;
         if (msg.sender != provider) revert NotProvider(id, index, msg.sender);
         if (s.phase == Phase.Exploration || s.phase == Phase.Closed) revert WrongPhase(id, s.phase);
         ProviderStats storage p = _stats[id][index];
@@ -381,7 +426,6 @@ contract DelegationMarket is TokenCredits {
         uint256[] memory bonus = new uint256[](k);
         uint256[] memory incentive = new uint256[](k);
         uint256 reserved;
-        address[] storage providers = _providers[id];
         for (uint256 i; i < k; ++i) {
             ProviderStats storage p = _stats[id][i];
             bonus[i] = s.b;
@@ -393,7 +437,7 @@ contract DelegationMarket is TokenCredits {
             }
             p.bonusDue = bonus[i].toUint48();
             p.incentiveDue = incentive[i].toUint48();
-            reserved += (bonus[i] + incentive[i]) * s.l * _models[providers[i]][0].tokenPrice;
+            reserved += (bonus[i] + incentive[i]) * s.l * _flagshipPrice(id, i);
         }
         if (s.spent + reserved > s.budget) revert BudgetTooLow(id, s.spent + reserved, s.budget);
         s.reserved = uint128(reserved);
@@ -410,21 +454,19 @@ contract DelegationMarket is TokenCredits {
         if (s.phase == Phase.Closed) revert WrongPhase(id, s.phase);
         if (msg.sender != s.user && block.timestamp <= s.deadline) revert SessionOpen(id, s.deadline);
         uint256 owedPaid;
-        address[] storage providers = _providers[id];
         bool planned = s.phase != Phase.Exploration;
         for (uint256 i; i < s.k; ++i) {
             ProviderStats storage p = _stats[id][i];
             uint256 value;
             if (planned) {
                 uint256 owed = (s.stoppedEarly ? 0 : uint256(p.bonusDue)) + p.incentiveDue;
-                value = owed * s.l * _models[providers[i]][0].tokenPrice;
+                value = owed * s.l * _flagshipPrice(id, i);
                 p.bonusDue = 0;
                 p.incentiveDue = 0;
                 owedPaid += value;
             }
-            _credit(providers[i], value + p.earned);
+            _credit(_providers[id][i].provider, value + p.earned);
             p.earned = 0;
-            --openSessionsOf[providers[i]];
         }
         s.spent += uint128(owedPaid);
         s.reserved = 0;
@@ -444,8 +486,11 @@ contract DelegationMarket is TokenCredits {
 
     /// @notice A session's providers, by index.
     /// @param id the session.
-    function providersOf(uint256 id) external view returns (address[] memory) {
-        return _providers[id];
+    /// @return providers the providers' addresses, by index.
+    function providersOf(uint256 id) external view returns (address[] memory providers) {
+        SessionProvider[] storage stored = _providers[id];
+        providers = new address[](stored.length);
+        for (uint256 i; i < stored.length; ++i) providers[i] = stored[i].provider;
     }
 
     /// @notice A provider's statistics and dues in a session.
@@ -472,6 +517,40 @@ contract DelegationMarket is TokenCredits {
         if (count > allowed) revert CountExceedsPhase(id, index, count, allowed);
     }
 
+    /// @dev Checks the providers (registered, distinct) and keeps each with its latest model version.
+    function _storeProviders(uint256 id, address[] calldata providers) private {
+        SessionProvider[] storage stored = _providers[id];
+        for (uint256 i; i < providers.length; ++i) {
+            address provider = providers[i];
+            uint32 version = modelVersionOf[provider];
+            if (version == 0) revert UnknownProvider(provider);
+            for (uint256 j; j < i; ++j) {
+                if (providers[j] == provider) revert InvalidSession("a provider appears twice");
+            }
+            stored.push(SessionProvider({provider: provider, modelVersion: version}));
+        }
+    }
+
+    /// @dev Provider `index` of session `id` and the models the session opened with.
+    function _provider(uint256 id, uint256 index) private view returns (address provider, Model[] storage models) {
+        SessionProvider storage sp = _providers[id][index];
+        provider = sp.provider;
+        models = _models[provider][sp.modelVersion];
+    }
+
+    /// @dev The flagship's token price of provider `index` in session `id`: an owed query's value is L of it.
+    function _flagshipPrice(uint256 id, uint256 index) private view returns (uint256) {
+        (, Model[] storage models) = _provider(id, index);
+        return models[0].tokenPrice;
+    }
+
+    /// @dev Releases the reservation of owed queries worth `owedValue` and returns what they pay:
+    /// the billed `payment`, but never less than what was reserved for them.
+    function _owedPayment(Session storage s, uint256 owedValue, uint256 payment) private returns (uint256) {
+        s.reserved -= uint128(owedValue);
+        return payment > owedValue ? payment : owedValue;
+    }
+
     /// @dev At each block end of exploitation: stop when the running average utility is below the threshold.
     function _checkEarlyStop(uint256 id, Session storage s) private {
         uint256 done = s.exploited;
@@ -480,10 +559,9 @@ contract DelegationMarket is TokenCredits {
         if (int256(s.exploitUtility) < int256(s.threshold) * int256(done)) {
             s.stoppedEarly = true;
             // The bonus is owed only if exploitation ran to its end: release its reservation.
-            address[] storage providers = _providers[id];
             for (uint256 i; i < s.k; ++i) {
                 ProviderStats storage p = _stats[id][i];
-                s.reserved -= uint128(uint256(p.bonusDue) * s.l * _models[providers[i]][0].tokenPrice);
+                s.reserved -= uint128(uint256(p.bonusDue) * s.l * _flagshipPrice(id, i));
                 p.bonusDue = 0;
             }
             s.phase = Phase.Incentive;
@@ -544,9 +622,8 @@ contract DelegationMarket is TokenCredits {
     function _delta1(uint256 id, Session storage s) private view returns (int256) {
         int256 minRatio = type(int256).max; // rewardScale * score / tokens, 18 decimals
         uint256 maxTokens;
-        address[] storage providers = _providers[id];
         for (uint256 i; i < s.k; ++i) {
-            Model[] storage models = _models[providers[i]];
+            (, Model[] storage models) = _provider(id, i);
             for (uint256 j; j < models.length; ++j) {
                 Model storage m = models[j];
                 int256 ratio =

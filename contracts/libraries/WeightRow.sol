@@ -14,6 +14,9 @@ pragma solidity ^0.8.28;
 ///     each gets floor(v * units / rest), and the units left go one each to the largest
 ///     remainders, ties to the lower uid.
 /// The result sums to ROW_TOTAL and keeps every non-zero weight non-zero.
+/// `normalizePacked` is public: it is deployed once and linked, which keeps the general
+/// normalization out of the ranking market's bytecode (only rows that do not already sum to
+/// ROW_TOTAL pay its delegatecall).
 library WeightRow {
     uint256 internal constant ROW_TOTAL = 65_535;
     uint256 internal constant LANES = 16;
@@ -114,6 +117,41 @@ library WeightRow {
     }
 
     // solhint-enable function-max-lines
+
+    /// @notice Normalizes a dense packed row (word w holds uids 16w..16w+15) to sum ROW_TOTAL by
+    /// the rule above, ties to the lower uid.
+    /// @param target the packed row; at least one lane is non-zero.
+    /// @param sum the sum of its lanes.
+    /// @return row the normalized packed row, of the same length.
+    function normalizePacked(uint256[] memory target, uint256 sum) public pure returns (uint256[] memory row) {
+        uint256 words = target.length;
+        uint256 k;
+        for (uint256 w; w < words; ++w) {
+            for (uint256 word = target[w]; word != 0; word >>= 16) {
+                if (word & LANE_MASK != 0) ++k;
+            }
+        }
+        uint256[] memory vals = new uint256[](k);
+        uint256[] memory uids = new uint256[](k);
+        uint256 i;
+        for (uint256 w; w < words; ++w) {
+            for ((uint256 word, uint256 m) = (target[w], 0); word != 0; ++m) {
+                uint256 v = word & LANE_MASK;
+                if (v != 0) {
+                    vals[i] = v;
+                    uids[i] = (w << 4) | m;
+                    ++i;
+                }
+                word >>= 16;
+            }
+        }
+        uint256[] memory normalized = normalize(vals, uids, sum);
+        row = new uint256[](words);
+        for (uint256 j; j < k; ++j) {
+            uint256 u = uids[j];
+            row[u >> 4] |= normalized[j] << ((u & 15) << 4);
+        }
+    }
 
     /// @notice One learning-rate step per lane (whitepaper eq. 17):
     /// new = (old * (1e18 - lambda) + target * lambda) / 1e18, floored.

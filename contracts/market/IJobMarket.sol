@@ -4,12 +4,14 @@ pragma solidity ^0.8.28;
 /// @title IJobMarket
 /// @notice Types, events and errors of the job market with mediation (SPEC §2, MODICUM).
 /// Amounts are token wei; rates (PR, NDPR) are WAD; deadlines are unix seconds.
-/// @dev Offers and a match's fixed terms are kept on chain as hashes (one slot each) and passed
-/// back in calldata by whoever acts on them; the full structs are in the events that created
-/// them. This is what keeps the whole happy path of a job near 500k gas.
+/// @dev Offers are kept on chain as hashes (one slot each) and a match's state is stored under the
+/// full 32-byte hash of its id and fixed terms; callers pass offers and terms back in calldata, and
+/// the full structs are in the events that created them. This keeps a job's happy path near 500k gas.
+/// Every window a party waits in is bounded twice: by the protocol's floor and ceiling (fixed at
+/// deployment) and by the party's own consent (the RP's offer limits, the mediator's longest job).
 interface IJobMarket {
-    /// @notice A mediator's terms. A job offer copies them when it is posted, so a later update
-    /// never changes the terms of a job already offered.
+    /// @notice A mediator's terms. A job offer carries the terms its JC agreed to; it is matched only
+    /// while they are still the mediator's, and a match keeps them whatever the mediator changes later.
     struct MediatorTerms {
         uint80 pr; // penalty rate (WAD): the deposits of JC and RP are price * PR * n
         uint80 ndpr; // non-determinism penalty rate (WAD): the JC's ND deposit is price * NDPR * n
@@ -18,6 +20,7 @@ interface IJobMarket {
         uint96 bond; // locked per matched job; split between JC and RP if the mediator is silent
         uint16 n; // re-executions per mediation
         uint32 mediationTime; // seconds the mediator has to rule after a rejection
+        uint32 maxJobTime; // the longest a match may lock its bond: resultTime + reactionTime + mediationTime
     }
 
     /// @notice A job creator's offer: escrow price + D_J + N_J + matchFee + terms.jcPrice.
@@ -35,7 +38,8 @@ interface IJobMarket {
         MediatorTerms terms;
     }
 
-    /// @notice A resource provider's offer: escrow deposit + matchFee.
+    /// @notice A resource provider's offer: escrow deposit + matchFee. Its limits are the terms it
+    /// consents to: no match outside them is made.
     struct ResourceOffer {
         address rp;
         uint64 instructionCapacity;
@@ -44,7 +48,36 @@ interface IJobMarket {
         uint96 requestedPrice; // the least the RP accepts
         uint96 matchFee; // to the solver
         uint96 deposit; // must cover D_R = P * PR * n plus the mediator's RP price; the excess is refunded
+        uint32 minResultTime; // the shortest result window the RP accepts (time to run the job)
+        uint32 maxReactionTime; // the longest the RP lets the JC take to accept or reject
+        uint32 maxMediationTime; // the longest the RP lets a mediator take to rule
+        uint96 maxMediatorPrice; // the most availability price (rpPrice) the RP pays a mediator
         address[] trustedMediators;
+    }
+
+    /// @notice The protocol's floor and ceiling of each window, in seconds, fixed at deployment.
+    struct WindowBounds {
+        uint32 minResultTime;
+        uint32 maxResultTime;
+        uint32 minReactionTime;
+        uint32 maxReactionTime;
+        uint32 minMediationTime;
+        uint32 maxMediationTime;
+    }
+
+    /// @notice The windows of a match, each bounded by the protocol (`windowBounds`).
+    enum Window {
+        Result,
+        Reaction,
+        Mediation
+    }
+
+    /// @notice The limits of a resource offer (see ResourceOffer).
+    enum OfferLimit {
+        MinResultTime,
+        MaxReactionTime,
+        MaxMediationTime,
+        MaxMediatorPrice
     }
 
     enum MatchState {
@@ -83,14 +116,12 @@ interface IJobMarket {
     }
 
     /// @notice What changes over a match's life: its state, current deadline and verdict, in one
-    /// slot with the first 20 bytes of keccak256(abi.encode(terms)). Other terms with the same 160
-    /// bits as someone else's take about 2^160 hashes to find; but one account that is JC, RP and
-    /// mediator of its own match chooses both sides, and a birthday search takes about 2^80
-    /// (docs/threat-model.md: a full 32-byte hash would cost one more slot per match).
-    // One slot as it is (20 + 8 + 1 + 1 + 1 bytes): the packing rule counts each enum as a slot.
+    /// slot stored under keccak256(abi.encode(matchId, terms)), so the whole 32-byte hash binds the
+    /// terms: forged terms find an empty slot (a collision takes about 2^128 work even for one
+    /// account that plays every role).
+    // One slot as it is (8 + 1 + 1 + 1 bytes): the packing rule counts each enum as a slot.
     // solhint-disable-next-line gas-struct-packing
     struct MatchStatus {
-        bytes20 termsHash;
         uint64 deadline; // result, reaction or mediation deadline, depending on the state
         MatchState state;
         Verdict verdict;
@@ -113,10 +144,16 @@ interface IJobMarket {
     /// @param amount the tokens added.
     event MediatorBondAdded(address indexed mediator, uint256 amount);
 
-    /// @notice A mediator left the registry; its free bond (and any earnings) was credited back.
+    /// @notice A mediator left the registry (it takes no new jobs); its free bond and earnings were
+    /// credited back, and each bond still locked comes back to it when its match closes.
     /// @param mediator the mediator.
-    /// @param bondReturned the bond credited back.
+    /// @param bondReturned the free bond credited back.
     event MediatorExited(address indexed mediator, uint256 bondReturned);
+
+    /// @notice A mediator withdrew part of its free bond.
+    /// @param mediator the mediator.
+    /// @param amount the tokens credited back.
+    event MediatorBondWithdrawn(address indexed mediator, uint256 amount);
 
     /// @notice A mediator withdrew the availability prices it earned.
     /// @param mediator the mediator.
@@ -193,11 +230,51 @@ interface IJobMarket {
     /// @param amount the tokens paid.
     event ShareClaimed(uint256 indexed matchId, address indexed account, uint256 amount);
 
+    /// @notice The mediator's terms break a bound of SPEC §2.1.
+    /// @param reason the bound.
     error InvalidMediatorTerms(string reason);
+    /// @notice The caller is already a registered mediator.
+    /// @param mediator the caller.
     error MediatorAlreadyRegistered(address mediator);
+    /// @notice No registered mediator at this address.
+    /// @param mediator the address.
     error UnknownMediator(address mediator);
-    error MediatorBusy(address mediator, uint256 openJobs);
+    /// @notice The mediator is not registered or its free bond cannot cover one more job.
+    /// @param mediator the mediator.
+    /// @param freeBond its free bond.
+    /// @param bondNeeded the bond a job locks.
     error MediatorUnavailable(address mediator, uint256 freeBond, uint256 bondNeeded);
+    /// @notice A mediator asked for more free bond than it has.
+    /// @param mediator the mediator.
+    /// @param freeBond its free bond.
+    /// @param amount the amount asked for.
+    error InsufficientFreeBond(address mediator, uint256 freeBond, uint256 amount);
+    /// @notice A deployment's window bounds are not 1 <= min <= max.
+    /// @param window the window.
+    /// @param min its floor.
+    /// @param max its ceiling.
+    error InvalidWindowBounds(Window window, uint256 min, uint256 max);
+    /// @notice A window is outside the protocol's floor and ceiling.
+    /// @param window the window.
+    /// @param seconds_ the window asked for.
+    /// @param min the floor.
+    /// @param max the ceiling.
+    error WindowOutOfBounds(Window window, uint256 seconds_, uint256 min, uint256 max);
+    /// @notice The job would lock the mediator's bond longer than the mediator stands behind.
+    /// @param mediator the mediator.
+    /// @param jobTime resultTime + reactionTime + mediationTime.
+    /// @param maxJobTime the mediator's longest job.
+    error JobTooLongForMediator(address mediator, uint256 jobTime, uint256 maxJobTime);
+    /// @notice The mediator's current terms are not the job's: they changed before the JC posted it,
+    /// or since (an update voids the unmatched jobs that name the mediator).
+    /// @param mediator the mediator.
+    error MediatorTermsChanged(address mediator);
+    /// @notice The match breaks a limit of the resource offer: the RP did not consent to it.
+    /// @param offerId the resource offer.
+    /// @param limit which limit.
+    /// @param value the job's value.
+    /// @param bound the offer's limit.
+    error OfferLimitExceeded(uint256 offerId, OfferLimit limit, uint256 value, uint256 bound);
     error ZeroAmount();
     error AmountTooLarge(uint256 amount, uint256 max);
     error InvalidOffer(string reason);

@@ -9,7 +9,10 @@ import {MediatorRegistry} from "./MediatorRegistry.sol";
 /// @notice Outsourced computation with mediation (SPEC §2, MODICUM): job creators (JC) and resource
 /// providers (RP) post offers with escrow, any solver matches them for the match fees, the RP posts
 /// a result, the JC accepts or rejects it, and a rejection is settled by the mediator re-running
-/// the job n times. Every state waits with a deadline and has a permissionless timeout.
+/// the job n times. Every state waits with a deadline and has a permissionless timeout, and every
+/// deadline is one its party consented to: the JC chose its windows and agreed to the mediator's
+/// terms, the RP's offer states the windows and mediator price it accepts, the mediator states its
+/// longest job, and the protocol bounds every window (`windowBounds`).
 /// @dev Money per match (P price, D = P*PR*n the deposit of each side, N = P*NDPR*n the JC's
 /// non-determinism deposit, B the mediator's bond): escrow P + D + N from the JC and D from the RP
 /// is paid out entirely by the verdict table (`payouts`). Each party takes its share with
@@ -20,8 +23,8 @@ contract JobMarket is MediatorRegistry {
     /// @notice Most mediators a resource offer may trust (bounds the loop of `postMatch`).
     uint256 public constant MAX_TRUSTED_MEDIATORS = 16;
 
-    /// @notice What a JC chooses when it posts a job; the contract adds its address and the
-    /// mediator's current terms.
+    /// @notice What a JC chooses when it posts a job; the contract adds its address. `terms` are the
+    /// mediator's terms the JC agrees to: the job is refused if the mediator's current ones differ.
     struct JobRequest {
         address mediator;
         bytes32 specHash;
@@ -32,6 +35,7 @@ contract JobMarket is MediatorRegistry {
         uint32 reactionTime;
         uint96 price;
         uint96 matchFee;
+        MediatorTerms terms;
     }
 
     struct Counters {
@@ -46,24 +50,36 @@ contract JobMarket is MediatorRegistry {
     Counters private _counters;
     mapping(uint256 jobId => bytes32) private _jobOffers;
     mapping(uint256 offerId => bytes32) private _resourceOffers;
-    mapping(uint256 matchId => MatchStatus) private _matches;
-    mapping(uint256 matchId => bytes32) private _results;
+    // Keyed by keccak256(abi.encode(matchId, terms)): terms that differ in any bit find no match.
+    mapping(bytes32 matchKey => MatchStatus) private _matches;
+    mapping(bytes32 matchKey => bytes32) private _results;
 
-    constructor(IERC20 token_) TokenCredits(token_) {
+    /// @notice Deploys the market for `token_` with the protocol's window bounds.
+    /// @param token_ the token every amount is in.
+    /// @param bounds the floor and ceiling of the result, reaction and mediation windows (seconds).
+    constructor(IERC20 token_, WindowBounds memory bounds) TokenCredits(token_) MediatorRegistry(bounds) {
         _counters.deployedAt = uint64(block.timestamp);
     }
 
     // ------------------------------------------------------------------ offers
 
     /// @notice Posts a job offer and escrows P + D_J + N_J + matchFee + the mediator's JC price.
+    /// The result and reaction windows must be within the protocol's bounds, the mediator's current
+    /// terms must be `request.terms`, and the whole job (result + reaction + mediation windows) must
+    /// fit the mediator's longest job.
     /// @return jobId the offer's id; the full offer is in the JobOfferPosted event.
-    /// @param request the job; the JC is the caller and the terms are the mediator's current ones.
+    /// @param request the job; the JC is the caller.
     function postJobOffer(JobRequest calldata request) external nonReentrant returns (uint256 jobId) {
         if (request.price == 0) revert InvalidOffer("price is zero");
         if (request.expiry <= block.timestamp) revert InvalidOffer("expiry is not in the future");
-        if (request.resultTime == 0 || request.reactionTime == 0) {
-            revert InvalidOffer("result and reaction times must be positive");
+        _checkWindow(Window.Result, request.resultTime);
+        _checkWindow(Window.Reaction, request.reactionTime);
+        if (_termsHash(request.terms) != _activeMediator(request.mediator).termsHash) {
+            revert MediatorTermsChanged(request.mediator);
         }
+        MediatorTerms calldata current = request.terms;
+        uint256 jobTime = uint256(request.resultTime) + request.reactionTime + current.mediationTime;
+        if (jobTime > current.maxJobTime) revert JobTooLongForMediator(request.mediator, jobTime, current.maxJobTime);
         JobOffer memory offer = JobOffer({
             jc: msg.sender,
             mediator: request.mediator,
@@ -75,7 +91,7 @@ contract JobMarket is MediatorRegistry {
             reactionTime: request.reactionTime,
             price: request.price,
             matchFee: request.matchFee,
-            terms: _activeMediator(request.mediator).terms
+            terms: current
         });
         (uint256 deposit, uint256 ndDeposit) = deposits(offer.price, offer.terms);
         if (deposit > type(uint96).max) revert AmountTooLarge(deposit, type(uint96).max);
@@ -148,9 +164,10 @@ contract JobMarket is MediatorRegistry {
     // ------------------------------------------------------------------ match
 
     /// @notice Matches a job with a resource offer (SPEC §2.1). Valid iff P >= requested price, the
-    /// RP trusts the job's mediator, the capacity covers the job, the mediator is registered with a
-    /// free bond, and the RP's deposit covers D_R = P * PR * n plus the mediator's RP price (the
-    /// excess is credited back). The caller (solver) is paid both match fees at once; the
+    /// RP trusts the job's mediator, the capacity covers the job, the job is within the offer's
+    /// limits (result window at least its minimum, reaction and mediation windows and the
+    /// mediator's RP price at most its maxima), the mediator is registered with a free bond, and the
+    /// RP's deposit covers D_R = P * PR * n plus the mediator's RP price (the excess is credited back). The caller (solver) is paid both match fees at once; the
     /// mediator earns both availability prices (withdrawMediatorEarnings).
     /// @param jobId the job offer's id.
     /// @param job the job offer as in its JobOfferPosted event.
@@ -176,8 +193,7 @@ contract JobMarket is MediatorRegistry {
         m.earnings = _toUint96(uint256(m.earnings) + job.terms.jcPrice + job.terms.rpPrice);
         matchId = ++_counters.matches;
         uint64 deadline = uint64(block.timestamp) + job.resultTime;
-        _matches[matchId] = MatchStatus({
-            termsHash: _hashTerms(terms),
+        _matches[_matchKey(matchId, terms)] = MatchStatus({
             deadline: deadline,
             state: MatchState.AwaitingResult,
             verdict: Verdict.None,
@@ -197,10 +213,10 @@ contract JobMarket is MediatorRegistry {
     /// @param terms the match's terms as in its MatchPosted event.
     /// @param resultHash the hash of the result.
     function postResult(uint256 matchId, MatchTerms calldata terms, bytes32 resultHash) external {
-        MatchStatus storage s = _status(matchId, terms, MatchState.AwaitingResult);
+        (MatchStatus storage s, bytes32 key) = _status(matchId, terms, MatchState.AwaitingResult);
         if (msg.sender != terms.rp) revert NotParty(matchId, msg.sender);
         _beforeDeadline(matchId, s.deadline);
-        _results[matchId] = resultHash;
+        _results[key] = resultHash;
         uint64 deadline = uint64(block.timestamp) + terms.reactionTime;
         s.state = MatchState.ResultPosted;
         s.deadline = deadline;
@@ -211,7 +227,7 @@ contract JobMarket is MediatorRegistry {
     /// @param matchId the match.
     /// @param terms the match's terms as in its MatchPosted event.
     function acceptResult(uint256 matchId, MatchTerms calldata terms) external nonReentrant {
-        MatchStatus storage s = _status(matchId, terms, MatchState.ResultPosted);
+        (MatchStatus storage s, ) = _status(matchId, terms, MatchState.ResultPosted);
         if (msg.sender != terms.jc) revert NotParty(matchId, msg.sender);
         _beforeDeadline(matchId, s.deadline);
         _close(matchId, s, terms, Verdict.Accepted);
@@ -223,7 +239,7 @@ contract JobMarket is MediatorRegistry {
     /// @param matchId the match.
     /// @param terms the match's terms as in its MatchPosted event.
     function rejectResult(uint256 matchId, MatchTerms calldata terms) external {
-        MatchStatus storage s = _status(matchId, terms, MatchState.ResultPosted);
+        (MatchStatus storage s, ) = _status(matchId, terms, MatchState.ResultPosted);
         if (msg.sender != terms.jc) revert NotParty(matchId, msg.sender);
         _beforeDeadline(matchId, s.deadline);
         uint64 deadline = uint64(block.timestamp) + terms.mediationTime;
@@ -243,7 +259,7 @@ contract JobMarket is MediatorRegistry {
         MatchTerms calldata terms,
         bytes32[] calldata resultHashes
     ) external nonReentrant {
-        MatchStatus storage s = _status(matchId, terms, MatchState.Mediating);
+        (MatchStatus storage s, bytes32 key) = _status(matchId, terms, MatchState.Mediating);
         if (msg.sender != terms.mediator) revert NotParty(matchId, msg.sender);
         _beforeDeadline(matchId, s.deadline);
         if (resultHashes.length != terms.n) revert WrongResultCount(matchId, resultHashes.length, terms.n);
@@ -258,7 +274,7 @@ contract JobMarket is MediatorRegistry {
         Verdict verdict =
             !allEqual
                 ? Verdict.NonDeterministic
-                : (first == _results[matchId] ? Verdict.JobCreatorWrong : Verdict.ResourceProviderCheated);
+                : (first == _results[key] ? Verdict.JobCreatorWrong : Verdict.ResourceProviderCheated);
         _close(matchId, s, terms, verdict);
         _payCaller(matchId, s, terms);
     }
@@ -268,7 +284,7 @@ contract JobMarket is MediatorRegistry {
     /// @param matchId the match.
     /// @param terms the match's terms as in its MatchPosted event.
     function timeoutResult(uint256 matchId, MatchTerms calldata terms) external {
-        MatchStatus storage s = _status(matchId, terms, MatchState.AwaitingResult);
+        (MatchStatus storage s, ) = _status(matchId, terms, MatchState.AwaitingResult);
         _afterDeadline(matchId, s.deadline);
         _close(matchId, s, terms, Verdict.ResultTimeout);
     }
@@ -277,7 +293,7 @@ contract JobMarket is MediatorRegistry {
     /// @param matchId the match.
     /// @param terms the match's terms as in its MatchPosted event.
     function timeoutReaction(uint256 matchId, MatchTerms calldata terms) external {
-        MatchStatus storage s = _status(matchId, terms, MatchState.ResultPosted);
+        (MatchStatus storage s, ) = _status(matchId, terms, MatchState.ResultPosted);
         _afterDeadline(matchId, s.deadline);
         _close(matchId, s, terms, Verdict.Accepted);
     }
@@ -287,7 +303,7 @@ contract JobMarket is MediatorRegistry {
     /// @param matchId the match.
     /// @param terms the match's terms as in its MatchPosted event.
     function timeoutMediation(uint256 matchId, MatchTerms calldata terms) external {
-        MatchStatus storage s = _status(matchId, terms, MatchState.Mediating);
+        (MatchStatus storage s, ) = _status(matchId, terms, MatchState.Mediating);
         _afterDeadline(matchId, s.deadline);
         _close(matchId, s, terms, Verdict.MediationTimeout);
     }
@@ -296,7 +312,7 @@ contract JobMarket is MediatorRegistry {
     /// @param matchId the match.
     /// @param terms the match's terms as in its MatchPosted event.
     function claimShare(uint256 matchId, MatchTerms calldata terms) external nonReentrant {
-        MatchStatus storage s = _status(matchId, terms, MatchState.Closed);
+        (MatchStatus storage s, ) = _status(matchId, terms, MatchState.Closed);
         if (msg.sender != terms.jc && msg.sender != terms.rp && msg.sender != terms.mediator) {
             revert NotParty(matchId, msg.sender);
         }
@@ -345,14 +361,19 @@ contract JobMarket is MediatorRegistry {
         ndDeposit = (price * terms.ndpr * terms.n) / WAD;
     }
 
-    /// @notice A match's state, current deadline, verdict, claimed shares, terms hash and result hash.
-    /// @param matchId the match; reverts with UnknownMatch if there is none.
+    /// @notice A match's state, current deadline, verdict, claimed shares and result hash.
+    /// @param matchId the match.
+    /// @param terms its terms as in its MatchPosted event; reverts with UnknownMatch or TermsMismatch.
     /// @return status the match's status.
     /// @return resultHash the RP's result hash (zero before it posts one).
-    function matchStatus(uint256 matchId) external view returns (MatchStatus memory status, bytes32 resultHash) {
-        status = _matches[matchId];
-        if (status.state == MatchState.None) revert UnknownMatch(matchId);
-        resultHash = _results[matchId];
+    function matchStatus(
+        uint256 matchId,
+        MatchTerms calldata terms
+    ) external view returns (MatchStatus memory status, bytes32 resultHash) {
+        bytes32 key = _matchKey(matchId, terms);
+        status = _matches[key];
+        if (status.state == MatchState.None) _revertNoMatch(matchId);
+        resultHash = _results[key];
     }
 
     /// @notice Whether job offer `jobId` is open (posted, not matched, cancelled or expired).
@@ -417,10 +438,29 @@ contract JobMarket is MediatorRegistry {
                 offer.bandwidthCapacity
             );
         }
+        if (job.resultTime < offer.minResultTime) {
+            revert OfferLimitExceeded(offerId, OfferLimit.MinResultTime, job.resultTime, offer.minResultTime);
+        }
+        if (job.reactionTime > offer.maxReactionTime) {
+            revert OfferLimitExceeded(offerId, OfferLimit.MaxReactionTime, job.reactionTime, offer.maxReactionTime);
+        }
+        if (job.terms.mediationTime > offer.maxMediationTime) {
+            revert OfferLimitExceeded(
+                offerId,
+                OfferLimit.MaxMediationTime,
+                job.terms.mediationTime,
+                offer.maxMediationTime
+            );
+        }
+        if (job.terms.rpPrice > offer.maxMediatorPrice) {
+            revert OfferLimitExceeded(offerId, OfferLimit.MaxMediatorPrice, job.terms.rpPrice, offer.maxMediatorPrice);
+        }
         MediatorRecord storage m = _mediators[job.mediator];
         if (!m.active || m.freeBond < job.terms.bond) {
             revert MediatorUnavailable(job.mediator, m.freeBond, job.terms.bond);
         }
+        // A job binds its mediator only to the terms it still offers: an update voids unmatched jobs.
+        if (_termsHash(job.terms) != m.termsHash) revert MediatorTermsChanged(job.mediator);
     }
 
     function _matchTerms(
@@ -450,15 +490,21 @@ contract JobMarket is MediatorRegistry {
         uint256 matchId,
         MatchTerms calldata terms,
         MatchState expected
-    ) private view returns (MatchStatus storage s) {
-        s = _matches[matchId];
-        if (s.state == MatchState.None) revert UnknownMatch(matchId);
-        if (s.termsHash != _hashTerms(terms)) revert TermsMismatch(matchId);
+    ) private view returns (MatchStatus storage s, bytes32 key) {
+        key = _matchKey(matchId, terms);
+        s = _matches[key];
+        if (s.state == MatchState.None) _revertNoMatch(matchId);
         if (s.state != expected) revert WrongMatchState(matchId, s.state);
     }
 
-    function _hashTerms(MatchTerms memory terms) private pure returns (bytes20) {
-        return bytes20(keccak256(abi.encode(terms)));
+    /// @dev A match that was never posted is unknown; one that was, looked up with other terms, is a mismatch.
+    function _revertNoMatch(uint256 matchId) private view {
+        if (matchId == 0 || matchId > _counters.matches) revert UnknownMatch(matchId);
+        revert TermsMismatch(matchId);
+    }
+
+    function _matchKey(uint256 matchId, MatchTerms memory terms) private pure returns (bytes32) {
+        return keccak256(abi.encode(matchId, terms));
     }
 
     function _beforeDeadline(uint256 matchId, uint64 deadline) private view {
@@ -475,9 +521,12 @@ contract JobMarket is MediatorRegistry {
         MediatorRecord storage m = _mediators[terms.mediator];
         --m.openJobs;
         // A silent mediator's bond goes to the parties (it is part of their shares); otherwise it is
-        // free again. What would not fit the 96-bit free bond (a mediator that topped it up to the
-        // limit while this bond was locked) is credited, so closing a match can never revert.
-        if (verdict != Verdict.MediationTimeout) {
+        // free again, or credited to a mediator that has left. What would not fit the 96-bit free
+        // bond (a mediator that topped it up to the limit while this bond was locked) is credited,
+        // so closing a match can never revert.
+        if (verdict != Verdict.MediationTimeout && !m.active) {
+            _credit(terms.mediator, terms.bond);
+        } else if (verdict != Verdict.MediationTimeout) {
             uint256 freeBond = uint256(m.freeBond) + terms.bond;
             if (freeBond > type(uint96).max) {
                 _credit(terms.mediator, freeBond - type(uint96).max);

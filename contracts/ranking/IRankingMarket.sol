@@ -17,7 +17,10 @@ interface IRankingMarket {
         uint256 tau; // emission cap per epoch as a fraction of total stake, [0, 1e18]
         uint256 minStakeToSetWeights; // token wei
         uint256 weightsRateLimit; // blocks between two weight updates of one peer
-        uint256 unbondingBlocks; // blocks from unstake to withdraw
+        uint256 unbondingBlocks; // blocks from unstake to withdraw (at least until the epochs the stake voted in are over)
+        uint256 maxTau; // hard cap of tau, fixed: emission per epoch never exceeds maxTau * the stake that counts, (0, 1e18]
+        uint256 registrationBurn; // tokens a registration burns (token wei)
+        uint256 immunityBlocks; // blocks after registration during which a peer cannot be replaced
     }
 
     /// @notice The economic parameters an admin may change, each within its bounds.
@@ -29,7 +32,9 @@ interface IRankingMarket {
         Tau,
         MinStakeToSetWeights,
         WeightsRateLimit,
-        UnbondingBlocks
+        UnbondingBlocks,
+        RegistrationBurn,
+        ImmunityBlocks
     }
 
     /// @notice Where an epoch is in its life (SPEC §1.2).
@@ -53,7 +58,15 @@ interface IRankingMarket {
     /// @param uid its uid.
     /// @param account its account.
     /// @param sponsor the caller: the account itself, or the peer that registered it (`registerFor`).
-    event PeerRegistered(uint256 indexed uid, address indexed account, address indexed sponsor);
+    /// @param burned the registration cost the sponsor burned.
+    event PeerRegistered(uint256 indexed uid, address indexed account, address indexed sponsor, uint256 burned);
+
+    /// @notice A full market gave a newcomer the uid of its weakest peer past immunity: that peer's
+    /// stake went into its unbonding, and its row and column were cleared.
+    /// @param uid the uid handed over.
+    /// @param formerAccount the peer replaced.
+    /// @param stakeUnbonded the stake it had, now unbonding for it.
+    event PeerReplaced(uint256 indexed uid, address indexed formerAccount, uint256 stakeUnbonded);
 
     /// @notice Stake was added to a peer.
     /// @param uid the peer.
@@ -69,11 +82,10 @@ interface IRankingMarket {
     /// @param releaseBlock the block from which its unbonding tokens can be withdrawn.
     event Unstaked(uint256 indexed uid, uint256 amount, uint256 newStake, uint256 releaseBlock);
 
-    /// @notice A peer withdrew its unbonded tokens.
-    /// @param uid the peer.
-    /// @param to the peer's account, which received them.
+    /// @notice An account withdrew its unbonded tokens.
+    /// @param account the account (a peer, or a replaced peer), which received them.
     /// @param amount the tokens sent.
-    event Withdrawn(uint256 indexed uid, address indexed to, uint256 amount);
+    event Withdrawn(address indexed account, uint256 amount);
 
     /// @notice A peer's weight row was updated.
     /// @param uid the peer.
@@ -82,7 +94,7 @@ interface IRankingMarket {
     /// @notice A validator committed its result for an epoch.
     /// @param epoch the epoch.
     /// @param uid the validator.
-    /// @param commitment keccak256(abi.encode(root, totalEmission, salt, account)).
+    /// @param commitment keccak256(abi.encode(chainId, market, epoch, root, totalEmission, salt, account)).
     event ResultCommitted(uint256 indexed epoch, uint256 indexed uid, bytes32 commitment);
 
     /// @notice A validator revealed its committed result.
@@ -90,7 +102,7 @@ interface IRankingMarket {
     /// @param uid the validator.
     /// @param root the Merkle root of the epoch's emission.
     /// @param totalEmission the emission the root pays out in all.
-    /// @param voteStake the validator's stake at the snapshot, its vote weight.
+    /// @param voteStake the validator's stake that counts in the epoch, its vote weight.
     event ResultRevealed(
         uint256 indexed epoch,
         uint256 indexed uid,
@@ -103,18 +115,20 @@ interface IRankingMarket {
     /// @param epoch the epoch.
     /// @param root the final Merkle root.
     /// @param totalEmission the emission it pays out in all.
-    /// @param supportingStake the snapshot stake revealed behind it.
+    /// @param supportingStake the stake that counts revealed behind it.
     event EpochFinalized(uint256 indexed epoch, bytes32 root, uint256 totalEmission, uint256 supportingStake);
 
     /// @notice An epoch's reveal window ended without quorum: it emits nothing.
     /// @param epoch the epoch.
     event EpochLapsed(uint256 indexed epoch);
 
-    /// @notice A leaf of a finalized epoch was claimed; the amount was minted into the peer's stake.
+    /// @notice A leaf of a finalized epoch was claimed; the amount was minted into the stake of the
+    /// peer that held the uid at the snapshot, or into its unbonding if it has since been replaced.
     /// @param epoch the epoch.
-    /// @param uid the peer.
+    /// @param uid the uid.
+    /// @param account the peer paid (the uid's holder at the snapshot).
     /// @param amount the tokens minted.
-    event EmissionClaimed(uint256 indexed epoch, uint256 indexed uid, uint256 amount);
+    event EmissionClaimed(uint256 indexed epoch, uint256 indexed uid, address account, uint256 amount);
 
     /// @notice An economic parameter changed (or was set at deployment).
     /// @param parameter the parameter.
@@ -133,13 +147,21 @@ interface IRankingMarket {
     error FutureBlock(uint256 blockNumber, uint256 currentBlock);
     error ParameterOutOfBounds(Parameter parameter, uint256 value, uint256 min, uint256 max);
     error AlreadyRegistered(address account, uint256 uid);
+    /// @notice The market is full and every peer is still within its immunity period.
+    /// @param maxPeers the market's size.
     error MarketFull(uint256 maxPeers);
     error NotRegistered(address account);
     error UnknownUid(uint256 uid, uint256 peerCount);
     error ZeroAmount();
     error InsufficientStake(uint256 uid, uint256 stake, uint256 requested);
-    error NothingToWithdraw(uint256 uid);
-    error StillUnbonding(uint256 uid, uint256 releaseBlock, uint256 currentBlock);
+    /// @notice The account has no tokens in unbonding.
+    /// @param account the caller.
+    error NothingToWithdraw(address account);
+    /// @notice The account's unbonding is not over.
+    /// @param account the caller.
+    /// @param releaseBlock the first block it can withdraw in.
+    /// @param currentBlock the current block.
+    error StillUnbonding(address account, uint256 releaseBlock, uint256 currentBlock);
     error LengthMismatch(uint256 uids, uint256 values);
     error AllWeightsZero();
     error UidsNotIncreasing(uint256 index, uint256 previous, uint256 uid);
@@ -149,7 +171,11 @@ interface IRankingMarket {
     error WeightsRateLimited(uint256 uid, uint256 nextAllowedBlock);
     error NotInCommitWindow(uint256 epoch, uint256 blockNumber, uint256 opensAfter, uint256 closesAt);
     error NotInRevealWindow(uint256 epoch, uint256 blockNumber, uint256 opensAfter, uint256 closesAt);
-    error NoStakeAtSnapshot(uint256 epoch, uint256 uid);
+    /// @notice The validator has no stake that counts in this epoch: none held through the whole
+    /// epoch before the snapshot, or it did not hold its uid at the snapshot.
+    /// @param epoch the epoch.
+    /// @param uid the validator.
+    error NoStakeThatCounts(uint256 epoch, uint256 uid);
     error AlreadyCommitted(uint256 epoch, uint256 uid);
     /// @notice A zero commitment would store nothing (it is the mark of "not committed").
     /// @param epoch the epoch.
@@ -166,4 +192,14 @@ interface IRankingMarket {
     error InvalidProof(uint256 epoch, uint256 uid, uint256 amount);
     error ClaimExceedsEmission(uint256 epoch, uint256 claimed, uint256 amount, uint256 totalEmission);
     error RangeInvalid(uint256 from, uint256 to, uint256 peerCount);
+    /// @notice The uid committed a result for this epoch and never revealed it: it forfeits the
+    /// epoch's emission (committing without revealing gains nothing).
+    /// @param epoch the epoch.
+    /// @param uid the uid.
+    error UnrevealedCommitment(uint256 epoch, uint256 uid);
+    /// @notice Nobody whose claim the market can pay held this uid at the epoch's snapshot (it
+    /// was registered after it, or replaced twice since).
+    /// @param epoch the epoch.
+    /// @param uid the uid.
+    error NotHolderAtSnapshot(uint256 epoch, uint256 uid);
 }

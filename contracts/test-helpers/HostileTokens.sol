@@ -5,6 +5,7 @@
 pragma solidity ^0.8.28;
 
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {ERC20Burnable} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Burnable.sol";
 
 /// @notice What a ReentrantToken calls on an account that asked to be told of its transfers.
 interface ITransferHook {
@@ -13,8 +14,9 @@ interface ITransferHook {
 
 /// @notice Test token with ERC-777-style hooks: after every transfer it calls `onTokenTransfer` on
 /// the sender and the receiver if they registered, so a hostile account can reenter the contract
-/// that is moving its tokens. Used to show that every market rejects reentry. Not for production.
-contract ReentrantToken is ERC20 {
+/// that is moving its tokens. Used to show that every market rejects reentry. Burnable, as the
+/// ranking market burns its registration cost. Not for production.
+contract ReentrantToken is ERC20, ERC20Burnable {
     mapping(address account => bool) public hooked;
 
     constructor() ERC20("Reentrant test token", "REENT") {}

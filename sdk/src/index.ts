@@ -13,6 +13,7 @@ export { normalizeRow, packRow, unpackRow, unpackRows, sparseRow, emaWeight, wor
 export { buildEmissionTree, EMISSION_LEAF_ENCODING } from "./ranking/merkle";
 export type { EmissionTree } from "./ranking/merkle";
 export { resultCommitment } from "./ranking/commitment";
+export type { CommitmentContext } from "./ranking/commitment";
 export type { ReachRelation } from "./ranking/visits";
 export { mulberry32, tightlyConnected, disjointGroups, newcomersOnCore, randomSparse } from "./ranking/generators";
 
@@ -31,7 +32,13 @@ export {
   CLAIM_BATCH,
   runValidator,
   formatEpochReport,
+  registerPeer,
+  stakeOn,
+  voteStake,
+  unrevealedCommitments,
+  formerUidAt,
 } from "./chain/ranking";
+export { ensureAllowance } from "./chain/allowance";
 export type { EpochSnapshot, ValidatorAction, EpochCache, EpochReport, ValidatorLoopOptions } from "./chain/ranking";
 export { decodeRevert, isRevert } from "./chain/revert";
 export { mineTo } from "./chain/devnet";

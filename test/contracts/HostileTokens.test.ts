@@ -1,11 +1,12 @@
 import { expect } from "chai";
 import hre from "hardhat";
-import { mine, time } from "@nomicfoundation/hardhat-network-helpers";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import fs from "node:fs";
 import path from "node:path";
 import { BaseContract, Interface, ParamType, ZeroAddress } from "ethers";
-import { DEFAULT_RANKING_CONFIG } from "../../deploy/config";
+import { deployRankingMarket } from "../../deploy/agora";
+import { DEFAULT_JOB_WINDOWS, DEFAULT_RANKING_CONFIG, DEFAULT_ROUND_WINDOW, DEFAULT_SESSION_DURATION, RankingConfig } from "../../deploy/config";
 import { onChainModel } from "../../sdk/src/chain/delegation";
 import { NOTEBOOK_MODELS } from "../../sdk/src/delegation/toy";
 import {
@@ -15,12 +16,11 @@ import {
   HostileReceiver,
   HostileReceiver__factory,
   JobMarket__factory,
-  RankingMarket__factory,
   ReentrantToken,
   ReentrantToken__factory,
 } from "../../typechain-types";
 import { TERMS } from "./jobHelpers";
-import { TOKENS, WAD } from "../helpers";
+import { setNextBlock, TOKENS, WAD } from "../helpers";
 
 const FEE_BPS = 100n; // 1%
 const AMOUNT = TOKENS(1000);
@@ -29,13 +29,13 @@ const ITEMS = [{ contribution: TOKENS(10), reward: TOKENS(20), collateral: TOKEN
 
 type Market = BaseContract & { getAddress(): Promise<string> };
 
-/** The four markets deployed on `token`, as a plain ERC-20 would be. */
-async function marketsOn(token: string, admin: HardhatEthersSigner) {
+/** The four markets deployed on `token` with the deployment defaults, as a plain ERC-20 would be. */
+async function marketsOn(token: string, admin: HardhatEthersSigner, ranking: RankingConfig = DEFAULT_RANKING_CONFIG) {
   return {
-    ranking: await new RankingMarket__factory(admin).deploy(token, admin.address, DEFAULT_RANKING_CONFIG),
-    jobs: await new JobMarket__factory(admin).deploy(token),
-    delegation: await new DelegationMarket__factory(admin).deploy(token),
-    collaboration: await new CollaborationRound__factory(admin).deploy(token),
+    ranking: await deployRankingMarket(admin, token, admin.address, ranking),
+    jobs: await new JobMarket__factory(admin).deploy(token, DEFAULT_JOB_WINDOWS),
+    delegation: await new DelegationMarket__factory(admin).deploy(token, DEFAULT_SESSION_DURATION.min, DEFAULT_SESSION_DURATION.max),
+    collaboration: await new CollaborationRound__factory(admin).deploy(token, DEFAULT_ROUND_WINDOW.min, DEFAULT_ROUND_WINDOW.max),
   };
 }
 
@@ -49,7 +49,9 @@ describe("Markets with hostile tokens", () => {
     async function deployed() {
       const [admin, user, p0, p1] = await hre.ethers.getSigners();
       const token = await new FeeOnTransferToken__factory(admin).deploy(FEE_BPS);
-      const markets = await marketsOn(await token.getAddress(), admin);
+      // Registration burns its cost with burnFrom, which this token lacks: the ranking market on it
+      // charges none, so that registering works and the first stake is what meets the fee.
+      const markets = await marketsOn(await token.getAddress(), admin, { ...DEFAULT_RANKING_CONFIG, registrationBurn: 0n });
       await token.mint(user.address, TOKENS(1_000_000));
       for (const m of Object.values(markets)) await token.connect(user).approve(await m.getAddress(), hre.ethers.MaxUint256);
       const received = AMOUNT - (AMOUNT * FEE_BPS) / 10_000n;
@@ -107,27 +109,35 @@ describe("Markets with hostile tokens", () => {
       await hostile.arm(await market.getAddress(), new Interface(["function withdraw()"]).encodeFunctionData("withdraw"));
     }
 
-    /** Every reentry was attempted and refused by the guard, and the market owes nothing and holds nothing. */
-    async function expectReentryRefused(token: ReentrantToken, hostile: HostileReceiver, market: Market, attempts: bigint) {
+    /**
+     * Every reentry was attempted and refused by the guard, and the market owes nothing and holds
+     * nothing: the hostile account has all its tokens back but what it burnt.
+     */
+    async function expectReentryRefused(token: ReentrantToken, hostile: HostileReceiver, market: Market, attempts: bigint, burnt = 0n) {
       expect(await hostile.reentryAttempts()).to.equal(attempts);
       expect(await hostile.reentrySuccesses()).to.equal(0n);
       expect((await hostile.lastRevert()).slice(0, 10)).to.equal(REENTRANT_CALL);
       expect(await token.balanceOf(await market.getAddress())).to.equal(0n);
-      expect(await token.balanceOf(await hostile.getAddress())).to.equal(TOKENS(1_000_000));
+      expect(await token.balanceOf(await hostile.getAddress())).to.equal(TOKENS(1_000_000) - burnt);
     }
 
-    it("cannot reenter the ranking market while staking or withdrawing", async () => {
+    it("cannot reenter the ranking market while burning the registration cost, staking or withdrawing", async () => {
       const f = await deployed();
       const at = await f.ranking.getAddress();
-      await f.hostile.act(at, f.ranking.interface.encodeFunctionData("register"));
+      const burn = DEFAULT_RANKING_CONFIG.registrationBurn;
       await armWithdraw(f.hostile, f.ranking);
+      await expect(f.hostile.act(at, f.ranking.interface.encodeFunctionData("register")))
+        .to.emit(f.ranking, "PeerRegistered")
+        .withArgs(0, await f.hostile.getAddress(), await f.hostile.getAddress(), burn);
+      expect(await f.token.totalSupply()).to.equal(TOKENS(1_000_000) - burn);
       await f.hostile.act(at, f.ranking.interface.encodeFunctionData("stake", [0, AMOUNT]));
       expect(await f.ranking.stakeOf(0)).to.equal(AMOUNT);
       await f.hostile.act(at, f.ranking.interface.encodeFunctionData("unstake", [AMOUNT]));
-      await mine(DEFAULT_RANKING_CONFIG.unbondingBlocks + 1n);
+      const [, releaseBlock] = await f.ranking.unbondingOf(await f.hostile.getAddress());
+      await setNextBlock(releaseBlock);
       await f.hostile.act(at, f.ranking.interface.encodeFunctionData("withdraw"));
       expect(await f.ranking.totalStake()).to.equal(0n);
-      await expectReentryRefused(f.token, f.hostile, f.ranking, 2n);
+      await expectReentryRefused(f.token, f.hostile, f.ranking, 3n, burn);
     });
 
     it("cannot reenter the job market while depositing a bond or withdrawing it", async () => {

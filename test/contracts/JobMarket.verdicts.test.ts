@@ -1,8 +1,8 @@
 import { expect } from "chai";
-import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { id } from "ethers";
-import { TOKENS } from "../helpers";
-import { deployJobs, JobFixture, matched } from "./jobHelpers";
+import { TOKENS, in12sBlock } from "../helpers";
+import { deadlineOf, deployJobs, JobFixture, matched, pass12sBlocksUpTo } from "./jobHelpers";
 import { MatchState, MatchTerms, readMatch, Verdict, verdictPayouts } from "../../sdk/src/chain/jobs";
 
 const RESULT = id("result a1");
@@ -10,18 +10,26 @@ const RESULT = id("result a1");
 const deployJobsWithHugeSupply = () => deployJobs(2n ** 100n);
 const OTHER = id("result a2");
 
-/** Every party takes everything it is owed, and the mediator leaves; returns nothing. */
+/** Every party takes everything it is owed, and the mediator leaves if it has not yet; returns nothing. */
 async function settleAll(f: JobFixture, matchId: bigint, terms: MatchTerms): Promise<void> {
   const view = await readMatch(f.market, matchId);
   const shares = verdictPayouts(terms, view.verdict);
   if (!view.claimed.jc && shares.jc > 0n) await f.market.connect(f.jc).claimShare(matchId, terms);
   if (!view.claimed.rp && shares.rp > 0n) await f.market.connect(f.rp).claimShare(matchId, terms);
   if (!view.claimed.mediator && shares.mediator > 0n) await f.market.connect(f.mediator).claimShare(matchId, terms);
-  await f.market.connect(f.mediator).exitMediator();
+  if ((await f.market.mediator(f.mediator.address)).active) await f.market.connect(f.mediator).exitMediator();
   for (const s of [f.jc, f.rp, f.solver, f.mediator]) {
     if ((await f.market.credits(s.address)) > 0n) await f.market.connect(s).withdraw();
   }
 }
+
+/** Mines 12-second blocks past the match's current deadline, then sends `send` in the next 12-second block. */
+async function afterDeadline(f: JobFixture, matchId: bigint, send: () => Promise<{ wait(): Promise<unknown> }>): Promise<void> {
+  await pass12sBlocksUpTo((await deadlineOf(f, matchId)) + 1n);
+  await in12sBlock(send);
+}
+
+type Matched = Awaited<ReturnType<typeof matched>>;
 
 describe("JobMarket: every verdict row, to the wei (SPEC §2.1)", () => {
   // P = 100, D = P * 0.5 * 3 = 150, N = P * 1 * 3 = 300, bond 50; fees: JC 5 + 2, RP 4 + 3.
@@ -35,14 +43,16 @@ describe("JobMarket: every verdict row, to the wei (SPEC §2.1)", () => {
   const MEDIATOR_PRICES = TOKENS(5);
 
   async function run(
-    flow: (f: JobFixture, m: Awaited<ReturnType<typeof matched>>) => Promise<void>,
+    flow: (f: JobFixture, m: Matched) => Promise<void>,
     verdict: Verdict,
     expected: { jc: bigint; rp: bigint; mediator: bigint; bondLost: boolean },
+    mediatorLeavesFirst: boolean,
   ) {
     const f = await loadFixture(deployJobs);
     const parties = [f.jc, f.rp, f.solver, f.mediator];
     const before = await Promise.all(parties.map((p) => f.token.balanceOf(p.address)));
     const m = await matched(f);
+    if (mediatorLeavesFirst) await f.market.connect(f.mediator).exitMediator();
     await flow(f, m);
     const view = await readMatch(f.market, m.matchId);
     expect(view.state).to.equal(MatchState.Closed);
@@ -55,13 +65,14 @@ describe("JobMarket: every verdict row, to the wei (SPEC §2.1)", () => {
     expect(delta[0]).to.equal(expected.jc - JC_PAID, "JC");
     expect(delta[1]).to.equal(expected.rp - RP_PAID, "RP");
     expect(delta[2]).to.equal(SOLVER_GETS, "solver");
-    // The mediator's 500-token deposit comes back on exit, less the bond if it was silent.
+    // The mediator's 500-token deposit comes back whenever it leaves, less the bond if it was silent.
     expect(delta[3]).to.equal(MEDIATOR_PRICES + expected.mediator + TOKENS(500) - (expected.bondLost ? BOND : 0n), "mediator");
     expect(await f.token.balanceOf(await f.market.getAddress())).to.equal(0n, "nothing stays in the market");
   }
 
-  it("accepted: JC gets D_J + N_J, RP gets P + D_R", async () => {
-    await run(
+  const rows: [string, (f: JobFixture, m: Matched) => Promise<void>, Verdict, { jc: bigint; rp: bigint; mediator: bigint; bondLost: boolean }][] = [
+    [
+      "accepted: JC gets D_J + N_J, RP gets P + D_R",
       async (f, m) => {
         await f.market.connect(f.rp).postResult(m.matchId, m.terms, RESULT);
         await expect(f.market.connect(f.jc).acceptResult(m.matchId, m.terms))
@@ -70,23 +81,18 @@ describe("JobMarket: every verdict row, to the wei (SPEC §2.1)", () => {
       },
       Verdict.Accepted,
       { jc: D + N, rp: P + D, mediator: 0n, bondLost: false },
-    );
-  });
-
-  it("JC silent past the reaction deadline: the same as accepted", async () => {
-    await run(
+    ],
+    [
+      "JC silent past the reaction deadline: the same as accepted",
       async (f, m) => {
         await f.market.connect(f.rp).postResult(m.matchId, m.terms, RESULT);
-        await time.increase(601);
-        await f.market.connect(f.outsider).timeoutReaction(m.matchId, m.terms);
+        await afterDeadline(f, m.matchId, () => f.market.connect(f.outsider).timeoutReaction(m.matchId, m.terms));
       },
       Verdict.Accepted,
       { jc: D + N, rp: P + D, mediator: 0n, bondLost: false },
-    );
-  });
-
-  it("mediation, n hashes equal and equal to the RP's: JC gets N_J, RP 2P + D_R, mediator D_J - P", async () => {
-    await run(
+    ],
+    [
+      "mediation, n hashes equal and equal to the RP's: JC gets N_J, RP 2P + D_R, mediator D_J - P",
       async (f, m) => {
         await f.market.connect(f.rp).postResult(m.matchId, m.terms, RESULT);
         await f.market.connect(f.jc).rejectResult(m.matchId, m.terms);
@@ -94,11 +100,9 @@ describe("JobMarket: every verdict row, to the wei (SPEC §2.1)", () => {
       },
       Verdict.JobCreatorWrong,
       { jc: N, rp: 2n * P + D, mediator: D - P, bondLost: false },
-    );
-  });
-
-  it("mediation, n hashes equal but not the RP's: JC gets 2P + D_J + N_J, mediator D_R - P", async () => {
-    await run(
+    ],
+    [
+      "mediation, n hashes equal but not the RP's: JC gets 2P + D_J + N_J, mediator D_R - P",
       async (f, m) => {
         await f.market.connect(f.rp).postResult(m.matchId, m.terms, OTHER);
         await f.market.connect(f.jc).rejectResult(m.matchId, m.terms);
@@ -106,11 +110,9 @@ describe("JobMarket: every verdict row, to the wei (SPEC §2.1)", () => {
       },
       Verdict.ResourceProviderCheated,
       { jc: 2n * P + D + N, rp: 0n, mediator: D - P, bondLost: false },
-    );
-  });
-
-  it("mediation, hashes not all equal (non-deterministic job): JC P + D_J, RP P + D_R, mediator N_J - P", async () => {
-    await run(
+    ],
+    [
+      "mediation, hashes not all equal (non-deterministic job): JC P + D_J, RP P + D_R, mediator N_J - P",
       async (f, m) => {
         await f.market.connect(f.rp).postResult(m.matchId, m.terms, RESULT);
         await f.market.connect(f.jc).rejectResult(m.matchId, m.terms);
@@ -118,32 +120,30 @@ describe("JobMarket: every verdict row, to the wei (SPEC §2.1)", () => {
       },
       Verdict.NonDeterministic,
       { jc: P + D, rp: P + D, mediator: N - P, bondLost: false },
-    );
-  });
-
-  it("RP silent past the result deadline: JC gets P + D_J + N_J + D_R", async () => {
-    await run(
+    ],
+    [
+      "RP silent past the result deadline: JC gets P + D_J + N_J + D_R",
       async (f, m) => {
-        await time.increase(601);
-        await f.market.connect(f.outsider).timeoutResult(m.matchId, m.terms);
+        await afterDeadline(f, m.matchId, () => f.market.connect(f.outsider).timeoutResult(m.matchId, m.terms));
       },
       Verdict.ResultTimeout,
       { jc: P + 2n * D + N, rp: 0n, mediator: 0n, bondLost: false },
-    );
-  });
-
-  it("mediator silent past its deadline: JC P + D_J + N_J + half the bond, RP D_R + half the bond", async () => {
-    await run(
+    ],
+    [
+      "mediator silent past its deadline: JC P + D_J + N_J + half the bond, RP D_R + half the bond",
       async (f, m) => {
         await f.market.connect(f.rp).postResult(m.matchId, m.terms, RESULT);
         await f.market.connect(f.jc).rejectResult(m.matchId, m.terms);
-        await time.increase(3601);
-        await f.market.connect(f.outsider).timeoutMediation(m.matchId, m.terms);
+        await afterDeadline(f, m.matchId, () => f.market.connect(f.outsider).timeoutMediation(m.matchId, m.terms));
       },
       Verdict.MediationTimeout,
       { jc: P + D + N + BOND / 2n, rp: D + BOND / 2n, mediator: 0n, bondLost: true },
-    );
-  });
+    ],
+  ];
+  for (const [name, flow, verdict, expected] of rows) {
+    it(name, async () => run(flow, verdict, expected, false));
+    it(`${name}; the same when the mediator left right after the match`, async () => run(flow, verdict, expected, true));
+  }
 
   it("pays the accepting JC and the ruling mediator their shares in the same transaction", async () => {
     const f = await loadFixture(deployJobs);

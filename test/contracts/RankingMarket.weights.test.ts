@@ -260,6 +260,53 @@ describe("RankingMarket: weights", () => {
       expect((await readRows(ranking))[1]).to.deep.equal([65535, 0, 0, 0, 0, 0]);
     });
 
+    it("reads a replaced uid's row and every other row's weight on it as cleared, leaving the newcomer no inherited trust", async () => {
+      const { ranking, peers } = await deployRanking({ ranking: { maxPeers: 3n, immunityBlocks: 0n } });
+      await registerAndStake(ranking, peers.slice(0, 3), [TOKENS(5), TOKENS(2), TOKENS(9)]);
+      await ranking.connect(peers[0]).setWeights([0, 1, 2], [1, 1, 1]);
+      await ranking.connect(peers[1]).setWeights([0, 2], [1, 3]);
+      await ranking.connect(peers[2]).setWeights([1, 2], [1, 1]);
+      const before = await readRows(ranking);
+      await expect(ranking.connect(peers[3]).register()).to.emit(ranking, "PeerReplaced").withArgs(1, peers[1].address, TOKENS(2));
+      const after = await readRows(ranking);
+      const withoutUid1 = (row: number[]) => row.map((w, j) => (j === 1 ? 0 : w));
+      expect(before[0][1]).to.be.greaterThan(0);
+      expect(after[0]).to.deep.equal(withoutUid1(before[0]));
+      expect(after[2]).to.deep.equal(withoutUid1(before[2]));
+      expect(after[1]).to.deep.equal([0, 65535, 0], "the newcomer's row reads as never set: it trusts only itself");
+      expect((await ranking.peer(1))[2]).to.equal(false);
+    });
+
+    it("counts a weight on a replaced uid again once a row gives it after the replacement, and reads the past as it was", async () => {
+      const { ranking, peers } = await deployRanking({ ranking: { maxPeers: 3n, immunityBlocks: 0n, weightsRateLimit: 0n } });
+      await registerAndStake(ranking, peers.slice(0, 3), [TOKENS(5), TOKENS(2), TOKENS(9)]);
+      await ranking.connect(peers[0]).setWeights([0, 1], [1, 1]);
+      const before = (await (await ranking.connect(peers[2]).setWeights([1, 2], [1, 1])).wait())!.blockNumber;
+      const replacedIn = (await (await ranking.connect(peers[3]).register()).wait())!.blockNumber;
+      expect(await ranking.lastReplacementBlock()).to.equal(BigInt(replacedIn));
+      // Rows are cleared lazily: row 2 still holds its old word, but the weight on uid 1 no longer counts.
+      const given = normalizeRow([0, 1, 1]);
+      expect((await readRows(ranking))[2]).to.deep.equal([0, 0, given[2]]);
+      expect((await readRows(ranking, before))[2]).to.deep.equal(given, "at a block before the replacement, the row as it counted then");
+      // Written again after the replacement, a weight on uid 1 is trust in the newcomer: it counts.
+      await ranking.connect(peers[2]).setWeights([1, 2], [3, 1]);
+      expect((await readRows(ranking))[2]).to.deep.equal(normalizeRow([0, 3, 1]));
+    });
+
+    it("drops a replaced uid's weight from the row a learning-rate update starts from", async () => {
+      const lambda = WAD / 2n;
+      const { ranking, peers } = await deployRanking({ ranking: { maxPeers: 3n, immunityBlocks: 0n, weightsRateLimit: 0n, lambda } });
+      await registerAndStake(ranking, peers.slice(0, 3), [TOKENS(5), TOKENS(2), TOKENS(9)]);
+      await ranking.connect(peers[0]).setWeights([0, 1], [1, 3]);
+      const old = (await readRows(ranking))[0];
+      await ranking.connect(peers[3]).register(); // uid 1 goes to a newcomer
+      const cleared = old.map((w, j) => (j === 1 ? 0 : w));
+      expect((await readRows(ranking))[0]).to.deep.equal(cleared, "the read drops it");
+      await ranking.connect(peers[0]).setWeights([0, 2], [1, 1]);
+      const target = normalizeRow([1, 0, 1]);
+      expect((await readRows(ranking))[0]).to.deep.equal(cleared.map((w, j) => emaWeight(w, target[j], lambda)), "and so does the update");
+    });
+
     it("returns any sub-range of rows and refuses an invalid range", async () => {
       const { ranking, peers } = await loadFixture(fivePeers);
       await ranking.connect(peers[3]).setWeights([0], [1]);

@@ -2,8 +2,8 @@ import { expect } from "chai";
 import hre from "hardhat";
 import fc from "fast-check";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { normalizeRow } from "../../sdk/src/ranking/weights";
-import { WeightRowHarness__factory } from "../../typechain-types";
+import { normalizeRow, packRow } from "../../sdk/src/ranking/weights";
+import { WeightRow__factory, WeightRowHarness__factory } from "../../typechain-types";
 
 const ROW_TOTAL = 65_535;
 const WAD = 10n ** 18n;
@@ -30,6 +30,21 @@ describe("WeightRow (the on-chain normalization and learning rate)", () => {
         expect(onChain.reduce((a, b) => a + b, 0n)).to.equal(BigInt(ROW_TOTAL));
       }),
       { numRuns: 200, seed: 42 },
+    );
+  });
+
+  it("normalizes a packed row, as the linked library the market calls, exactly as the SDK does (100 random rows)", async () => {
+    const [admin] = await hre.ethers.getSigners();
+    const library = await new WeightRow__factory(admin).deploy();
+    const row = fc
+      .array(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 65_535 })), { minLength: 1, maxLength: 70 })
+      .filter((r) => r.some((v) => v > 0));
+    await fc.assert(
+      fc.asyncProperty(row, async (values) => {
+        const sum = values.reduce((a, b) => a + b, 0);
+        expect(await library.normalizePacked(packRow(values), sum)).to.deep.equal(packRow(normalizeRow(values)));
+      }),
+      { numRuns: 100, seed: 43 },
     );
   });
 

@@ -7,6 +7,7 @@ import { deployAgora } from "../../deploy/agora";
 import { readAddressBook, contractAddress } from "../../sdk/src/chain/addressBook";
 import { DeploymentNotFoundError } from "../../sdk/src/errors";
 import { WAD } from "../helpers";
+import { DEFAULT_ADMIN_DELAY } from "../../deploy/config";
 
 describe("deployAgora", () => {
   it("writes the address book the SDK reads back", async () => {
@@ -30,14 +31,37 @@ describe("deployAgora", () => {
     );
   });
 
-  it("hands the admin roles to a separate admin and applies parameter overrides", async () => {
+  it("hands the ranking market's admin roles to a separate admin, binds the token's minter to the market and applies overrides", async () => {
     const [deployer, admin] = await hre.ethers.getSigners();
-    const { token, ranking } = await deployAgora(deployer, { admin: admin.address, addressBookDir: false, ranking: { tau: WAD / 5n } });
-    const adminRole = await token.DEFAULT_ADMIN_ROLE();
-    expect(await token.hasRole(adminRole, admin.address)).to.equal(true);
-    expect(await token.hasRole(adminRole, deployer.address)).to.equal(false);
+    const { token, ranking } = await deployAgora(deployer, {
+      admin: admin.address,
+      adminDelay: 3_600,
+      addressBookDir: false,
+      ranking: { tau: WAD / 50n },
+    });
+    expect(await token.minter()).to.equal(await ranking.getAddress());
+    expect(await token.deployer()).to.equal(deployer.address);
+    const adminRole = await ranking.DEFAULT_ADMIN_ROLE();
+    expect(await ranking.defaultAdmin()).to.equal(admin.address);
+    expect(await ranking.hasRole(adminRole, admin.address)).to.equal(true);
+    expect(await ranking.hasRole(adminRole, deployer.address)).to.equal(false);
+    expect(await ranking.defaultAdminDelay()).to.equal(3_600n);
     expect(await ranking.hasRole(await ranking.PARAMETER_ADMIN_ROLE(), admin.address)).to.equal(true);
     expect(await ranking.hasRole(await ranking.PARAMETER_ADMIN_ROLE(), deployer.address)).to.equal(false);
-    expect((await ranking.parameters()).tau).to.equal(WAD / 5n);
+    expect((await ranking.parameters()).tau).to.equal(WAD / 50n);
+  });
+
+  it("puts the ranking market's admin behind the default delay unless told otherwise", async () => {
+    const [deployer] = await hre.ethers.getSigners();
+    const { ranking } = await deployAgora(deployer, { addressBookDir: false });
+    expect(await ranking.defaultAdmin()).to.equal(deployer.address);
+    expect(await ranking.defaultAdminDelay()).to.equal(BigInt(DEFAULT_ADMIN_DELAY));
+  });
+
+  it("refuses to renounce the admin of a deployment that names another admin", async () => {
+    const [deployer, admin] = await hre.ethers.getSigners();
+    await expect(deployAgora(deployer, { admin: admin.address, renounceAdmin: true, addressBookDir: false })).to.be.rejectedWith(
+      "renounceAdmin renounces the deployer's roles: leave admin unset",
+    );
   });
 });

@@ -5,7 +5,7 @@ import path from "node:path";
 import { formatUnits, parseEther } from "ethers";
 import { readAddressBook } from "../../sdk/src/chain/addressBook";
 import { RankingMarket__factory, AgoraToken__factory } from "../../typechain-types";
-import { runCli, RunningNode, startHardhatNode } from "./node";
+import { runCli, RunningNode, startCli, startHardhatNode } from "./node";
 
 describe("e2e: the agora CLI with keystore wallets against a devnet started by `agora node`", function () {
   this.timeout(240_000);
@@ -14,8 +14,8 @@ describe("e2e: the agora CLI with keystore wallets against a devnet started by `
   let keystore: string;
   // A cheap scrypt keeps each keystore operation fast in tests; the default is ethers' 2^17.
   const env = { AGORA_PASSWORD: "correct horse", AGORA_SCRYPT_N: "1024", AGORA_PRIVATE_KEY: "" };
-  const agora = (args: string[], extra: Record<string, string> = {}) =>
-    runCli(["--rpc", node.url, "--deployments", deployments, "--keystore", keystore, ...args], { ...env, ...extra });
+  const cliArgs = (args: string[]) => ["--rpc", node.url, "--deployments", deployments, "--keystore", keystore, ...args];
+  const agora = (args: string[], extra: Record<string, string> = {}) => runCli(cliArgs(args), { ...env, ...extra });
   const json = (stdout: string) => JSON.parse(stdout.trim().split("\n").at(-1)!);
 
   before(async () => {
@@ -51,14 +51,22 @@ describe("e2e: the agora CLI with keystore wallets against a devnet started by `
     expect(faucet.code, faucet.stderr).to.equal(0);
     expect(faucet.stdout.trim()).to.equal(`${aliceAddress}: 5.0 ETH, 200.0000 AGORA`);
 
+    const ranking = RankingMarket__factory.connect(book.contracts.RankingMarket.address, node.provider);
+    const token = AgoraToken__factory.connect(book.contracts.AgoraToken.address, node.provider);
+    const burn = await ranking.registrationBurn();
     for (const [name, amount] of [["alice", "120"], ["bob", "30"]]) {
       if (name === "bob") expect((await agora(["faucet", node.wallet(5).address, "--tokens", "100"])).code).to.equal(0);
-      expect((await agora(["--wallet", name, "ranking", "register"])).code).to.equal(0);
+      const address = name === "alice" ? aliceAddress : node.wallet(5).address;
+      const held = await token.balanceOf(address);
+      const registered = await agora(["--wallet", name, "--json", "ranking", "register"]);
+      expect(registered.code, registered.stderr).to.equal(0);
+      // Registering burns its cost from the wallet.
+      expect(json(registered.stdout).burned).to.equal(burn.toString());
+      expect(held - (await token.balanceOf(address))).to.equal(burn);
       const staked = await agora(["--wallet", name, "--json", "ranking", "stake", amount]);
       expect(staked.code, staked.stderr).to.equal(0);
       expect(json(staked.stdout).stake).to.equal(parseEther(amount).toString());
     }
-    const ranking = RankingMarket__factory.connect(book.contracts.RankingMarket.address, node.provider);
     expect(await ranking.stakeOf(0)).to.equal(parseEther("120"));
 
     const weights = path.join(keystore, "weights.csv");
@@ -71,7 +79,6 @@ describe("e2e: the agora CLI with keystore wallets against a devnet started by `
     expect(json(unstake.stdout).unbonding).to.equal(parseEther("20").toString());
     const release = Number(json(unstake.stdout).releaseBlock);
     await node.provider.send("hardhat_mine", ["0x" + (release - (await node.provider.getBlockNumber())).toString(16)]);
-    const token = AgoraToken__factory.connect(book.contracts.AgoraToken.address, node.provider);
     const before = await token.balanceOf(aliceAddress);
     const withdrawn = await agora(["--wallet", "alice", "ranking", "withdraw"]);
     expect(withdrawn.stdout.trim()).to.equal("withdrew 20.0000 AGORA");
@@ -81,7 +88,7 @@ describe("e2e: the agora CLI with keystore wallets against a devnet started by `
     const s = json(status.stdout);
     expect(s.ranking.peers).to.equal("2");
     expect(s.account.stake).to.equal(parseEther("100").toString());
-    expect(s.account.agora).to.equal(parseEther("100").toString());
+    expect(s.account.agora).to.equal((parseEther("100") - burn).toString()); // 200 from the faucet, less the burn and 100 staked
     expect(s.account.uid).to.equal(0);
   });
 
@@ -92,14 +99,19 @@ describe("e2e: the agora CLI with keystore wallets against a devnet started by `
     fs.writeFileSync(weights, JSON.stringify({ 0: 1 }));
     expect((await agora(["--wallet", "bob", "ranking", "set-weights", weights])).code).to.equal(0);
     const before = await ranking.getStakes();
-    await node.provider.send("evm_setIntervalMining", [300]);
+    // The next epoch: the stake was there before it started, so it counts (none does in epoch 0).
+    const from = Number(await ranking.currentEpoch()) + 1;
+    expect(from).to.be.at.least(1);
+    const validators = ["alice", "bob"].map((name) =>
+      startCli(cliArgs(["--wallet", name, "ranking", "validator", "--epochs", "1", "--from-epoch", String(from), "--poll", "100"]), env),
+    );
+    // Blocks come only once both validators are up: a loaded machine may take longer to start one than an epoch's windows last.
+    await Promise.all(validators.map((v) => v.waitForLine(/^validator 0x/)));
+    await node.provider.send("evm_setIntervalMining", [500]);
     try {
-      const from = String(Number(await ranking.currentEpoch()) + 1); // the next epoch, however slowly the CLI starts
-      const run = (name: string) => agora(["--wallet", name, "ranking", "validator", "--epochs", "1", "--from-epoch", from, "--poll", "100"]);
-      const results = await Promise.all([run("alice"), run("bob")]);
-      for (const r of results) {
+      for (const r of await Promise.all(validators.map((v) => v.exited))) {
         expect(r.code, r.stderr).to.equal(0);
-        expect(r.stdout).to.match(/epoch \d+: final, agreed; committed, revealed/);
+        expect(r.stdout).to.match(new RegExp(`epoch ${from}: final, agreed; committed, revealed`));
       }
     } finally {
       await node.provider.send("evm_setIntervalMining", [0]);
@@ -129,10 +141,12 @@ describe("e2e: the agora CLI with keystore wallets against a devnet started by `
     const before = await supply();
     const spend = Object.fromEntries(await Promise.all(roles.map(async (r) => [r, await token.balanceOf(address[r])])));
 
-    await ok("med", ["mediator-register", "--n", "3", "--pr", "0.5", "--ndpr", "1", "--jc-price", "2", "--rp-price", "3", "--bond", "50", "--deposit", "500"]);
+    await ok("med", ["mediator-register", "--n", "3", "--pr", "0.5", "--ndpr", "1", "--jc-price", "2", "--rp-price", "3", "--bond", "50", "--deposit", "500", "--max-job-time", "7200"]);
     const job = ["--program", "sha256-chain", "--input", "hello agora"];
     const posted = await ok("jc", ["post-job", "--mediator", address.med, "--price", "100", "--match-fee", "5", ...job]);
-    await ok("rp", ["post-offer", "--price", "80", "--match-fee", "4", "--deposit", "200", "--mediators", address.med]);
+    // The RP's limits: the job's 600 s result and reaction windows, the mediator's hour and 3 tokens are within them.
+    const limits = ["--min-result-time", "600", "--max-reaction-time", "600", "--max-mediation-time", "3600", "--max-mediator-price", "3"];
+    await ok("rp", ["post-offer", "--price", "80", "--match-fee", "4", "--deposit", "200", "--mediators", address.med, ...limits]);
     const solved = await ok("solver", ["solve"]);
     expect(solved.matches).to.have.length(1);
     const id = String(solved.matches[0].matchId);
@@ -156,8 +170,13 @@ describe("e2e: the agora CLI with keystore wallets against a devnet started by `
 
     // A second job whose RP never posts a result: anyone times it out after the result time.
     await ok("jc", ["post-job", "--mediator", address.med, "--price", "100", "--result-time", "60", "--program", "coin-flip", "--input", "x", "--p1", "0.9"]);
-    await ok("rp", ["post-offer", "--price", "80", "--deposit", "200", "--mediators", address.med]);
-    const second = String((await ok("solver", ["solve"])).matches[0].matchId);
+    // An offer whose shortest result window is the default 600 s is not matched with it; one that accepts 60 s is.
+    const strict = await ok("rp", ["post-offer", "--price", "80", "--deposit", "200", "--mediators", address.med]);
+    await ok("rp", ["post-offer", "--price", "80", "--deposit", "200", "--mediators", address.med, "--min-result-time", "60"]);
+    const secondSolve = (await ok("solver", ["solve"])).matches;
+    expect(secondSolve).to.have.length(1);
+    expect(String(secondSolve[0].offerId)).to.not.equal(String(strict.offerId));
+    const second = String(secondSolve[0].matchId);
     const early = await as("solver", ["timeout", second]);
     expect(early.stderr.trim()).to.match(new RegExp(`^agora: match ${second} is AwaitingResult until .*: it has not timed out yet$`));
     await node.provider.send("evm_increaseTime", [120]);
@@ -280,8 +299,14 @@ describe("e2e: the agora CLI with keystore wallets against a devnet started by `
     const badSecret = await agora(["wallet", "import", "eve"], { AGORA_SECRET: "not a key" });
     expect(badSecret.stderr.trim()).to.equal("agora: the secret is neither a 32-byte hex private key nor a mnemonic of 12 or more words");
 
+    // Registering burns a token: a wallet without one is told so, and registers once funded.
     const poor = await agora(["--wallet", "carol", "ranking", "register"]);
-    expect(poor.code, poor.stderr).to.equal(0);
+    expect(poor.code).to.equal(1);
+    expect(poor.stderr.trim()).to.equal(`agora: insufficient balance: ${node.wallet(6).address} holds 0.0000 AGORA and needs 1.0000 (on a devnet: agora faucet)`);
+    expect((await agora(["--wallet", "carol", "faucet", "--tokens", "1"])).code).to.equal(0);
+    const funded = await agora(["--wallet", "carol", "ranking", "register"]);
+    expect(funded.code, funded.stderr).to.equal(0);
+    expect(funded.stdout.trim()).to.equal(`${node.wallet(6).address} registered as peer uid 2 (burned 1.0000 AGORA)`);
     const broke = await agora(["--wallet", "carol", "ranking", "stake", "5"]);
     expect(broke.stderr.trim()).to.equal(`agora: insufficient balance: ${node.wallet(6).address} holds 0.0000 AGORA and needs 5.0000 (on a devnet: agora faucet)`);
 

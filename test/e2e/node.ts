@@ -68,18 +68,62 @@ export async function startHardhatNode(options: { via?: "hardhat" | "agora" } = 
   };
 }
 
-/** Runs the `agora` CLI in a child process; resolves with its exit code and output. */
-export function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, "bin", "agora.js"), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("exit", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A running `agora` CLI. */
+export interface CliProcess {
+  /** Resolves with the first line of its output matching `pattern`; rejects if it exits before printing one. */
+  waitForLine(pattern: RegExp): Promise<string>;
+  /** Resolves with its exit code and output once it exits. */
+  exited: Promise<CliResult>;
+}
+
+/**
+ * Starts the `agora` CLI in a child process. A test that must not let the chain move before the
+ * CLI is ready (a validator's windows last a few blocks; a loaded machine may take seconds to start
+ * it) waits for its first line before mining.
+ */
+export function startCli(args: string[], env: Record<string, string> = {}): CliProcess {
+  const child = spawn(process.execPath, [path.join(ROOT, "bin", "agora.js"), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
   });
+  let stdout = "";
+  let stderr = "";
+  const waiting = new Set<{ pattern: RegExp; resolve(line: string): void }>();
+  const matchLines = () => {
+    for (const w of waiting) {
+      const line = stdout.split("\n").find((l) => w.pattern.test(l));
+      if (line === undefined) continue;
+      waiting.delete(w);
+      w.resolve(line);
+    }
+  };
+  child.stdout.on("data", (d) => {
+    stdout += d;
+    matchLines();
+  });
+  child.stderr.on("data", (d) => (stderr += d));
+  // "close", not "exit": every byte of the output has been read by then.
+  const exited = new Promise<CliResult>((resolve) => child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr })));
+  return {
+    exited,
+    waitForLine: (pattern) =>
+      new Promise<string>((resolve, reject) => {
+        waiting.add({ pattern, resolve });
+        matchLines();
+        // Once a line matched this rejection is a no-op.
+        void exited.then((r) => reject(new Error(`agora ${args.join(" ")} exited (${r.code}) before printing a line matching ${pattern}:\n${r.stdout}${r.stderr}`)));
+      }),
+  };
+}
+
+/** Runs the `agora` CLI in a child process; resolves with its exit code and output. */
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return startCli(args, env).exited;
 }

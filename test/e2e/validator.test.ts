@@ -5,8 +5,9 @@ import path from "node:path";
 import { parseEther } from "ethers";
 import { deployAgora, AgoraDeployment } from "../../deploy/agora";
 import { writeAddressBook } from "../../sdk/src/chain/addressBook";
+import { registerPeer, stakeOn, voteStake } from "../../sdk/src/chain/ranking";
 import { normalizeRow, packRow } from "../../sdk/src/ranking/weights";
-import { runCli, RunningNode, startHardhatNode } from "./node";
+import { runCli, RunningNode, startCli, startHardhatNode } from "./node";
 
 describe("e2e: the validator command against a hardhat node", function () {
   this.timeout(180_000);
@@ -20,18 +21,17 @@ describe("e2e: the validator command against a hardhat node", function () {
     const treasury = node.wallet(0);
     deployment = await deployAgora(treasury, { addressBookDir: dir, network: "localhost", ranking: { epochLength: 20n } });
     const { token, ranking } = deployment;
-    const market = await ranking.getAddress();
     const stakes = ["50", "30", "20"];
     for (let i = 0; i < 3; i++) {
       const peer = node.wallet(i + 1);
       await (await token.connect(treasury).transfer(peer.address, parseEther("100"))).wait();
-      await (await token.connect(peer).approve(market, parseEther("100"))).wait();
-      await (await ranking.connect(peer).register()).wait();
-      await (await ranking.connect(peer).stake(i, parseEther(stakes[i]))).wait();
+      // Registering burns the registration cost from the peer's tokens.
+      expect(await registerPeer(ranking, peer)).to.equal(BigInt(i));
+      await stakeOn(ranking, peer, i, parseEther(stakes[i]));
+      expect(await token.balanceOf(peer.address)).to.equal(parseEther("100") - (await ranking.registrationBurn()) - parseEther(stakes[i]));
     }
     const rows = [[0, 1, 1], [1, 0, 1], [1, 1, 0]];
     for (let i = 0; i < 3; i++) await (await ranking.connect(node.wallet(i + 1)).setWeightsPacked(packRow(normalizeRow(rows[i])))).wait();
-    await node.provider.send("evm_setIntervalMining", [300]);
   });
 
   after(async () => {
@@ -41,19 +41,32 @@ describe("e2e: the validator command against a hardhat node", function () {
   it("validates two epochs for two wallets: commit, reveal, quorum, claims", async () => {
     const { ranking } = deployment;
     const before = await ranking.getStakes();
-    // Start at the next epoch: an epoch already under way when a slow machine starts the CLI would lapse.
-    const from = String(Number(await ranking.currentEpoch()) + 1);
-    const run = (i: number) =>
-      runCli(["--rpc", node.url, "--deployments", dir, "validator", "--epochs", "2", "--from-epoch", from, "--poll", "100"], {
+    // The next epoch: the stake was there before it started, so it counts (none does in epoch 0).
+    const from = Number(await ranking.currentEpoch()) + 1;
+    for (let uid = 0n; uid < 3n; uid++) expect(await voteStake(ranking, uid, from)).to.equal(before[Number(uid)]);
+    const validators = [1, 2].map((i) =>
+      startCli(["--rpc", node.url, "--deployments", dir, "validator", "--epochs", "2", "--from-epoch", String(from), "--poll", "100"], {
         AGORA_PRIVATE_KEY: node.wallet(i).privateKey,
-      });
-    const [a, b] = await Promise.all([run(1), run(2)]);
+      }),
+    );
+    // Blocks come only once both validators are up: a loaded machine may take seconds to start one,
+    // longer than an epoch's windows.
+    await Promise.all(validators.map((v) => v.waitForLine(/^validator 0x/)));
+    await node.provider.send("evm_setIntervalMining", [500]);
+    let a, b;
+    try {
+      [a, b] = await Promise.all(validators.map((v) => v.exited));
+    } finally {
+      await node.provider.send("evm_setIntervalMining", [0]);
+    }
 
     for (const r of [a, b]) {
       expect(r.code, r.stderr).to.equal(0);
       const lines = r.stdout.trim().split("\n");
       expect(lines[0]).to.match(/^validator 0x[0-9a-fA-F]{40} on chain 31337, ranking market 0x/);
-      expect(lines.filter((l) => /^epoch \d+: final, agreed; committed, revealed/.test(l))).to.have.length(2, r.stdout + r.stderr);
+      const reports = lines.filter((l) => /^epoch \d+: final, agreed; committed, revealed/.test(l));
+      expect(reports).to.have.length(2, r.stdout + r.stderr);
+      expect(reports[0].startsWith(`epoch ${from}: `)).to.equal(true, r.stdout);
       expect(lines.at(-1)).to.equal("done");
     }
     const after = await ranking.getStakes();
@@ -87,8 +100,9 @@ describe("e2e: the validator command against a hardhat node", function () {
   it("explains in one line a wallet with no stake, and an unreachable node", async () => {
     const { ranking } = deployment;
     const lonely = node.wallet(7);
-    await (await deployment.token.connect(node.wallet(0)).transfer(lonely.address, 1n)).wait();
-    await (await ranking.connect(lonely).register()).wait();
+    await (await deployment.token.connect(node.wallet(0)).transfer(lonely.address, await ranking.registrationBurn())).wait();
+    await registerPeer(ranking, lonely);
+    expect(await deployment.token.balanceOf(lonely.address)).to.equal(0n, "the registration cost was burnt");
     const r = await runCli(["--rpc", node.url, "--deployments", dir, "--private-key", lonely.privateKey, "validator"]);
     expect(r.stderr.trim()).to.match(new RegExp(`^agora: ${lonely.address} \\(uid \\d+\\) has no stake: stake before validating$`));
     const down = await runCli(["--rpc", "http://127.0.0.1:1", "validator"]);

@@ -18,7 +18,18 @@
  * conservation. Every transaction is mined at a timestamp the model chose
  * (evm_setNextBlockTimestamp), so deadline windows are predicted to the second, boundaries
  * included; the harness's advance() (evm_increaseTime) would let the wall clock leak into the
- * timestamps, so time moves by evm_mine at a chosen timestamp instead.
+ * timestamps, so time moves by mining at chosen timestamps instead. Blocks come 12 seconds apart,
+ * as on Ethereum (each transaction 12 s after the block before it, waits in whole 12-second
+ * blocks), except that a step aiming at a deadline shortens the block before it so that its
+ * transaction lands exactly on the deadline or one second after it.
+ *
+ * The market is deployed with a floor and a ceiling on each of a round's three windows (joining,
+ * contributing, delivering): a minute, as deployed, and twelve minutes, short enough for rounds at
+ * the ceiling to close within a sequence. createRound draws each window's length inside the bounds,
+ * exactly at the floor or the ceiling, one second inside them, or out of bounds (one second below
+ * the floor, shorter still, one second above the ceiling, far above it, zero, or ending before it
+ * starts), and the model predicts WindowOutOfBounds with the first offending window, its length (0
+ * for a window that does not end after it starts) and the bounds.
  *
  * Arguments: most actions ("valid" mode) pick a round and an actor the model says the action fits,
  * and if there is none, become another kind that has one (so sequences get deep), or wait for the
@@ -26,7 +37,7 @@
  * argument raw (wrong caller, not joined, a past-the-end item, a closed or not yet open window,
  * often landing exactly on a deadline); "raw" takes raw ids (0, or one past the last round);
  * "replay" repeats the last successful action of its kind. Values are mostly sensible with bad ones
- * mixed in (invalid menus and deadlines, bonds and collateral beyond balance or allowance,
+ * mixed in (invalid menus and windows, bonds and collateral beyond balance or allowance,
  * contributions below the item's minimum, quality shares above 1e18, the wrong number of shares),
  * and rarely amounts above 2^128 - 1: the contract stores the bond and the contribution as uint128,
  * so for those the suite accepts a revert or a success that records the whole amount, and the
@@ -35,19 +46,23 @@
  * After every step: the market's token balance equals what the model says it owes (open rounds'
  * bond + collateral, plus credits); the rounds, parties, credits and token balances the step
  * changed equal the model's, and one actor's credits in turn; the hostile receiver's counters
- * (attempts as predicted, no success, refused by ReentrancyGuardReentrantCall). After the last
- * step of a sequence, a full audit: every round, menu and party against the model, the contract's
- * own accounting from its views (its NatSpec invariant: balance == sum over open rounds of bond +
- * collateral, plus credits), withdraw() by eth_call for every actor with credits, and then a drain
- * through the deadline path the model knows (past every delivery deadline, claimDefault every open
- * round, everyone withdraws), which must leave the market holding exactly nothing.
+ * (attempts as predicted, no success, refused by ReentrancyGuardReentrantCall); and no round
+ * holds its bond or collateral past createdAt + 3 * maxWindow: every round's delivery deadline (on
+ * chain) is at most that, and an open round that has reached it can be settled now (claimDefault,
+ * or deliver in the last second of a round whose windows are all at the ceiling, by eth_call).
+ * After the last step of a sequence, a full audit: every round, menu and party against the model,
+ * the contract's own accounting from its views (its NatSpec invariant: balance == sum over open
+ * rounds of bond + collateral, plus credits), withdraw() by eth_call for every actor with credits,
+ * and then a drain that settles every open round at createdAt + 3 * maxWindow (or at once if that
+ * has passed) and has everyone withdraw, which must leave the market holding exactly nothing.
  */
 import { expect } from "chai";
 import hre, { network } from "hardhat";
 import fc from "fast-check";
 import { AbiCoder, ContractTransactionResponse, id as hashOf, Interface, keccak256, MaxUint256, Result } from "ethers";
 import { CollaborationRound__factory, HostileReceiver__factory, ReentrantToken__factory } from "../../typechain-types";
-import { attempt, expectOutcome, fuzz, FUZZ_RUNS, FUZZ_STEPS, Outcome, rawCall, rawTransaction } from "./harness";
+import { BLOCK_TIME } from "../helpers";
+import { attempt, expectOutcome, fuzz, FUZZ_RUNS, FUZZ_STEPS, GENERATOR_CHECKS, Outcome, rawCall, rawTransaction } from "./harness";
 
 const GAS = { gasLimit: 5_000_000 };
 const WAD = 10n ** 18n;
@@ -58,10 +73,22 @@ const HOSTILE = 4;
 const MAX_ITEMS = 16;
 const MAX_PARTIES = 64;
 const ZERO_HASH = "0x" + "00".repeat(32);
+/** Seconds between blocks. */
+const BLOCK = BigInt(BLOCK_TIME);
+/** The market's floor on each window of a round: a minute (five blocks), as deployed. */
+const MIN_WINDOW = 60n;
+/** The market's ceiling on each window: twelve minutes (sixty blocks), so that rounds at the ceiling close within a sequence. */
+const MAX_WINDOW = 720n;
+/** How long after its creation a round holds its bond and collateral at most: three windows at the ceiling. */
+const HOLD_LIMIT = 3n * MAX_WINDOW;
 /** Collateral values menus draw from; the last one is more than any actor holds. */
 const COLLATERALS = [0n, 1n, 2n, 3n, 5n, 8n, 13n, 100n, 1000n, 10n ** 30n];
 
-/** Rounds open at the snapshot: coordinator, menu, bond, and deadlines after the deployment's last block. */
+/**
+ * Rounds open at the snapshot, each created in its own block: coordinator, menu, bond, and the
+ * lengths of its join, contribution and delivery windows (the first one's all at the ceiling, the
+ * second one's contribution window at the floor).
+ */
 const INITIAL_ROUNDS: [number, Item[], bigint, bigint, bigint, bigint][] = [
   [
     0,
@@ -70,9 +97,9 @@ const INITIAL_ROUNDS: [number, Item[], bigint, bigint, bigint, bigint][] = [
       { contribution: 30n, reward: 40n, collateral: 8n },
     ],
     90n,
-    60n,
-    120n,
-    180n,
+    MAX_WINDOW,
+    MAX_WINDOW,
+    MAX_WINDOW,
   ],
   [
     HOSTILE,
@@ -82,9 +109,9 @@ const INITIAL_ROUNDS: [number, Item[], bigint, bigint, bigint, bigint][] = [
       { contribution: 5n, reward: 20n, collateral: 1000n },
     ],
     7n,
-    40n,
-    40n,
-    80n,
+    480n,
+    MIN_WINDOW,
+    480n,
   ],
 ];
 
@@ -128,6 +155,7 @@ interface PartyModel {
 
 interface RoundModel {
   id: bigint;
+  createdAt: bigint; // timestamp of the createRound block: the join window starts there
   coordinator: number;
   state: State;
   joinDeadline: bigint;
@@ -188,9 +216,14 @@ function roundById(m: Model, id: bigint): RoundModel | undefined {
   return id >= 1n && id <= BigInt(m.rounds.length) ? m.rounds[Number(id) - 1] : undefined;
 }
 
-/** The timestamp the next transaction will be mined at. */
+/** The timestamp the next transaction will be mined at: one block after the latest. */
 function nextTs(m: Model): bigint {
-  return m.now + 1n;
+  return m.now + BLOCK;
+}
+
+/** The last second a round may hold its bond and collateral: by then it can be settled. */
+function settleBy(r: RoundModel): bigint {
+  return r.createdAt + HOLD_LIMIT;
 }
 
 // ------------------------------------------------------------------ actions
@@ -213,11 +246,19 @@ interface BondChoice {
   kind: "zero" | "small" | "beyondBalance" | "huge";
   value: number;
 }
+/**
+ * How long one window of a new round lasts: within the bounds (drawn, at the floor or ceiling, or
+ * one second inside them) or out of them (one second below the floor, shorter still, one second
+ * above the ceiling, far above it, zero, or ending `seconds` before it starts).
+ */
+interface LengthChoice {
+  kind: "inBounds" | "floor" | "aboveFloor" | "belowCeiling" | "ceiling" | "justBelowFloor" | "belowFloor" | "justAboveCeiling" | "farAboveCeiling" | "zero" | "negative";
+  seconds: number;
+}
 interface WindowChoice {
-  shape: "ok" | "joinNotInFuture" | "contributionBeforeJoin" | "deliveryNotAfter";
-  join: number;
-  contribution: number;
-  delivery: number;
+  join: LengthChoice;
+  contribution: LengthChoice;
+  delivery: LengthChoice;
 }
 interface AmountChoice {
   kind: "need" | "more" | "less" | "zero" | "huge";
@@ -249,7 +290,7 @@ interface MarketAction {
 type Action =
   | { kind: "create"; mode: Mode; actor: number; menu: MenuChoice; bond: BondChoice; window: WindowChoice }
   | MarketAction
-  | { kind: "advance"; to: "deadline" | "seconds"; round: number; deadline: number; after: number; seconds: number }
+  | { kind: "advance"; to: "deadline" | "blocks"; round: number; deadline: number; after: number; blocks: number }
   | { kind: "approve"; actor: number; amount: "zero" | "small" | "max"; small: number }
   | { kind: "arm"; attack: Attack };
 
@@ -293,17 +334,24 @@ const bondArb: fc.Arbitrary<BondChoice> = fc.record({
   ]),
   value: fc.integer({ min: 1, max: 1_000 }),
 });
-const windowArb: fc.Arbitrary<WindowChoice> = fc.record({
-  shape: weighted<WindowChoice["shape"]>([
-    ["ok", 85],
-    ["joinNotInFuture", 5],
-    ["contributionBeforeJoin", 5],
-    ["deliveryNotAfter", 5],
+// About one window in fifteen is out of bounds, so about four rounds in five pass the window checks.
+const lengthArb: fc.Arbitrary<LengthChoice> = fc.record({
+  kind: weighted<LengthChoice["kind"]>([
+    ["inBounds", 160],
+    ["floor", 8],
+    ["aboveFloor", 4],
+    ["belowCeiling", 4],
+    ["ceiling", 8],
+    ["justBelowFloor", 3],
+    ["belowFloor", 2],
+    ["justAboveCeiling", 3],
+    ["farAboveCeiling", 1],
+    ["zero", 2],
+    ["negative", 2],
   ]),
-  join: fc.integer({ min: 10, max: 80 }),
-  contribution: fc.integer({ min: 0, max: 60 }),
-  delivery: fc.integer({ min: 1, max: 60 }),
+  seconds: fc.integer({ min: Number(MIN_WINDOW), max: Number(MAX_WINDOW) }),
 });
+const windowArb: fc.Arbitrary<WindowChoice> = fc.record({ join: lengthArb, contribution: lengthArb, delivery: lengthArb });
 const amountArb: fc.Arbitrary<AmountChoice> = fc.record({
   kind: weighted<AmountChoice["kind"]>([
     ["need", 40],
@@ -349,14 +397,14 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
     weight: 10,
     arbitrary: fc.record({
       kind: fc.constant("advance" as const),
-      to: weighted<"deadline" | "seconds">([
+      to: weighted<"deadline" | "blocks">([
         ["deadline", 50],
-        ["seconds", 50],
+        ["blocks", 50],
       ]),
       round: pickArb,
       deadline: fc.integer({ min: 0, max: 2 }),
       after: fc.integer({ min: 0, max: 1 }),
-      seconds: fc.oneof({ arbitrary: fc.integer({ min: 1, max: 15 }), weight: 4 }, { arbitrary: fc.integer({ min: 16, max: 150 }), weight: 1 }),
+      blocks: fc.oneof({ arbitrary: fc.integer({ min: 1, max: 15 }), weight: 4 }, { arbitrary: fc.integer({ min: 16, max: 150 }), weight: 1 }),
     }),
   },
   {
@@ -415,9 +463,9 @@ function check(outcome: Outcome, expected: Expect, what: string): void {
   }
 }
 
-/** Fixes the next block's timestamp, so the model knows block.timestamp of the next transaction. */
+/** Fixes the next block's timestamp (one block after the latest), so the model knows block.timestamp of the next transaction. */
 async function tick(m: Model): Promise<bigint> {
-  m.now += 1n;
+  m.now += BLOCK;
   await network.provider.send("evm_setNextBlockTimestamp", [Number(m.now)]);
   return m.now;
 }
@@ -426,29 +474,39 @@ async function tick(m: Model): Promise<bigint> {
  * Mines so that the next transaction lands at `timestamp`, if that is ahead by at most `within`
  * seconds (a probe of a boundary should not fast-forward through every other round's phases).
  */
-async function landAt(m: Model, timestamp: bigint, within = 20n): Promise<boolean> {
+async function landAt(m: Model, timestamp: bigint, within = 20n * BLOCK): Promise<boolean> {
   if (timestamp <= nextTs(m)) return timestamp === nextTs(m);
   if (timestamp - nextTs(m) > within) return false;
-  await mineAt(m, timestamp - 1n);
+  await mineAt(m, timestamp - BLOCK);
   return true;
 }
 
 /**
- * A boundary probe: among the open rounds whose `target` timestamp is at most a minute ahead,
+ * A boundary probe: among the open rounds whose `target` timestamp is at most sixty blocks ahead,
  * pick one and mine so that the next transaction lands exactly at it. Undefined if there is none.
  */
 async function probeBoundary(m: Model, pick: number, target: (r: RoundModel) => bigint): Promise<RoundModel | undefined> {
   const ts = nextTs(m);
   const r = choose(
-    m.rounds.filter((x) => x.state === State.Open && target(x) >= ts && target(x) - ts <= 60n),
+    m.rounds.filter((x) => x.state === State.Open && target(x) >= ts && target(x) - ts <= 60n * BLOCK),
     pick,
   );
-  if (r) await landAt(m, target(r), 60n);
+  if (r) await landAt(m, target(r), 60n * BLOCK);
   return r;
 }
 
+/**
+ * Mines 12-second blocks up to `timestamp`, the last one shorter if the gap is not a whole number
+ * of blocks (so that a deadline can be landed on exactly).
+ */
 async function mineAt(m: Model, timestamp: bigint): Promise<void> {
   if (timestamp <= m.now) throw new Error(`test bug: mining at ${timestamp} <= ${m.now}`);
+  const full = (timestamp - m.now - 1n) / BLOCK; // the whole blocks before the last one
+  if (full > 0n) {
+    // hardhat_mine mines its first block one second after the latest unless told otherwise.
+    await network.provider.send("evm_setNextBlockTimestamp", [Number(m.now + BLOCK)]);
+    await network.provider.send("hardhat_mine", ["0x" + full.toString(16), "0x" + BLOCK.toString(16)]);
+  }
   m.now = timestamp;
   await network.provider.send("evm_mine", [Number(timestamp)]);
 }
@@ -544,12 +602,65 @@ function menuHash(items: Item[]): string {
   return keccak256(AbiCoder.defaultAbiCoder().encode(["tuple(uint128,uint128,uint128)[]"], [items.map((i) => [i.contribution, i.reward, i.collateral])]));
 }
 
+/** The contract's Window enum, in its order. */
+const WINDOWS = ["Join", "Contribution", "Delivery"] as const;
+
+/** A new round's windows, from the block it is created in: [start, end] of each, in WINDOWS order. */
+function windowsOf(createdAt: bigint, d: Deadlines): [bigint, bigint][] {
+  return [
+    [createdAt, d.join],
+    [d.join, d.contribution],
+    [d.contribution, d.delivery],
+  ];
+}
+
 function predictCreate(w: World, m: Model, actor: number, items: Item[], bond: bigint, d: Deadlines): Expect {
   if (items.length === 0 || items.length > MAX_ITEMS) return ["InvalidMenu", "between 1 and 16 items"];
   for (let i = 1; i < items.length; i++) if (items[i].contribution < items[i - 1].contribution) return ["InvalidMenu", "contributions must not decrease"];
-  const ts = nextTs(m);
-  if (!(ts < d.join && d.join <= d.contribution && d.contribution < d.delivery)) return ["InvalidDeadlines"];
+  for (const [window, [start, end]] of windowsOf(nextTs(m), d).entries()) {
+    const length = end > start ? end - start : 0n; // a window that does not end after it starts lasts 0
+    if (length < MIN_WINDOW || length > MAX_WINDOW) return ["WindowOutOfBounds", window, length, MIN_WINDOW, MAX_WINDOW];
+  }
   return predictPull(w, m, actor, bond);
+}
+
+/** The length a window choice stands for, in seconds: negative for a window that ends before it starts. */
+function lengthOf(choice: LengthChoice): bigint {
+  const seconds = BigInt(choice.seconds);
+  switch (choice.kind) {
+    case "inBounds":
+      return seconds;
+    case "floor":
+      return MIN_WINDOW;
+    case "aboveFloor":
+      return MIN_WINDOW + 1n;
+    case "belowCeiling":
+      return MAX_WINDOW - 1n;
+    case "ceiling":
+      return MAX_WINDOW;
+    case "justBelowFloor":
+      return MIN_WINDOW - 1n;
+    case "belowFloor":
+      return 1n + (seconds % (MIN_WINDOW - 1n)); // one second up to just below the floor; shorter than a block at times
+    case "justAboveCeiling":
+      return MAX_WINDOW + 1n;
+    case "farAboveCeiling":
+      return MAX_WINDOW + seconds * 10_000n;
+    case "zero":
+      return 0n;
+    case "negative":
+      return -(1n + (seconds % 100n));
+  }
+}
+
+/** How a window of `length` seconds stands against the bounds, for the statistics. */
+function lengthClass(length: bigint): string {
+  if (length <= 0n) return "not positive";
+  if (length < MIN_WINDOW) return "below the floor";
+  if (length > MAX_WINDOW) return "above the ceiling";
+  if (length === MIN_WINDOW) return "at the floor";
+  if (length === MAX_WINDOW) return "at the ceiling";
+  return "within the bounds";
 }
 
 async function create(w: World, m: Model, a: Extract<Action, { kind: "create" }>): Promise<void> {
@@ -559,29 +670,12 @@ async function create(w: World, m: Model, a: Extract<Action, { kind: "create" }>
   let deadlines: Deadlines;
   const replay = a.mode === "replay" ? m.last.create : undefined;
   if (replay) {
-    // The same menu, bond and absolute deadlines again: a second round, or InvalidDeadlines once the join deadline passed.
+    // The same menu, bond and absolute deadlines again: a second round while the join window is
+    // still long enough, WindowOutOfBounds(Join, ...) once it is below the floor or over.
     ({ actor, items, bond, deadlines } = replay);
   } else {
     actor = a.actor;
     items = buildMenu(a.menu);
-    const ts = nextTs(m);
-    const join = ts + BigInt(a.window.join);
-    const contribution = join + BigInt(a.window.contribution);
-    const delivery = contribution + BigInt(a.window.delivery);
-    switch (a.window.shape) {
-      case "ok":
-        deadlines = { join, contribution, delivery };
-        break;
-      case "joinNotInFuture":
-        deadlines = { join: ts - BigInt(a.window.join % 3), contribution, delivery };
-        break;
-      case "contributionBeforeJoin":
-        deadlines = { join, contribution: join - 1n, delivery };
-        break;
-      case "deliveryNotAfter":
-        deadlines = { join, contribution, delivery: contribution };
-        break;
-    }
     switch (a.bond.kind) {
       case "zero":
         bond = 0n;
@@ -603,7 +697,12 @@ async function create(w: World, m: Model, a: Extract<Action, { kind: "create" }>
         }
         break;
     }
+    // After the mint above, if any: the join window starts at the createRound block.
+    const join = nextTs(m) + lengthOf(a.window.join);
+    const contribution = join + lengthOf(a.window.contribution);
+    deadlines = { join, contribution, delivery: contribution + lengthOf(a.window.delivery) };
   }
+  const createdAt = nextTs(m);
   const expected = predictCreate(w, m, actor, items, bond, deadlines);
   const outcome = await send(w, m, actor, "createRound", [items, bond, deadlines.join, deadlines.contribution, deadlines.delivery]);
   if (bond > U128_MAX && (expected === true || expected[0].startsWith("ERC20"))) {
@@ -620,11 +719,20 @@ async function create(w: World, m: Model, a: Extract<Action, { kind: "create" }>
     check(outcome, expected, `createRound by actor ${actor} (bond ${bond})`);
   }
   record("create", outcome, actor, replay ? "replay" : undefined);
-  if (!outcome.ok) return;
+  const lengths = windowsOf(createdAt, deadlines).map(([start, end]) => end - start);
+  if (!outcome.ok) {
+    if (outcome.error === "WindowOutOfBounds") {
+      const window = Number(outcome.args[0]);
+      bump(stats.events, `create refused: ${WINDOWS[window]} window ${lengthClass(lengths[window])}`);
+    }
+    return;
+  }
+  for (const [window, length] of lengths.entries()) bump(stats.events, `created with the ${WINDOWS[window]} window ${lengthClass(length)}`);
   m.touched.roundCount = true;
   const id = BigInt(m.rounds.length + 1);
   m.rounds.push({
     id,
+    createdAt,
     coordinator: actor,
     state: State.Open,
     joinDeadline: deadlines.join,
@@ -779,7 +887,7 @@ async function contribute(w: World, m: Model, a: MarketAction): Promise<void> {
   const c = choose(!replay && a.mode === "valid" ? contributeCandidates(m) : [], a.round);
   if (c) {
     ({ actor, id } = c);
-    if (a.edge === 0) await landAt(m, roundById(m, id)!.contributionDeadline, 40n); // the last second allowed
+    if (a.edge === 0) await landAt(m, roundById(m, id)!.contributionDeadline, 40n * BLOCK); // the last second allowed
   } else if (!replay && a.mode !== "raw") {
     // An open round in any phase, one of its parties or the actor as drawn: not joined, already contributed, or too late.
     const r =
@@ -920,7 +1028,7 @@ async function deliver(w: World, m: Model, a: MarketAction): Promise<void> {
   else {
     const ts = nextTs(m);
     let c = choose(a.mode === "valid" ? deliverCandidates(m) : [], a.round);
-    if (c && a.edge === 0) await landAt(m, c.deliveryDeadline, 40n); // the last second allowed
+    if (c && a.edge === 0) await landAt(m, c.deliveryDeadline, 40n * BLOCK); // the last second allowed
     if (!c && a.mode === "valid" && a.seeds[4] % 3 === 0) {
       // No round can be delivered yet: sometimes the coordinator of the round whose window opens
       // first (one with parties if there is one) waits for the window's first second.
@@ -930,7 +1038,7 @@ async function deliver(w: World, m: Model, a: MarketAction): Promise<void> {
         (best, r) => (!best || r.contributionDeadline < best.contributionDeadline ? r : best),
         undefined,
       );
-      if (c && (await landAt(m, c.contributionDeadline + 1n, 60n))) bump(stats.events, "coordinator waited for its delivery window");
+      if (c && (await landAt(m, c.contributionDeadline + 1n, 60n * BLOCK))) bump(stats.events, "coordinator waited for its delivery window");
       else c = undefined;
     }
     if (c) {
@@ -964,17 +1072,21 @@ async function deliver(w: World, m: Model, a: MarketAction): Promise<void> {
   }
   const round = r!;
   if (m.now === round.deliveryDeadline) bump(stats.events, "delivery at the delivery deadline");
-  m.touched.rounds.add(id);
   bump(stats.events, `delivered, ${settlementKind(round)}`);
-  round.state = State.Delivered;
-  round.modelHash = modelHash;
-  for (const [i, p] of round.parties.entries()) {
-    if (p.contributed) p.share = shares[i];
-    m.touched.parties.push({ id, actor: p.actor });
-  }
-  settle(m, round, 0n);
-  credit(m, round.coordinator, round.bond);
+  applyDeliver(m, round, modelHash, shares);
   m.last.deliver = { actor, id, modelHash, shares };
+}
+
+function applyDeliver(m: Model, r: RoundModel, modelHash: string, shares: bigint[]): void {
+  m.touched.rounds.add(r.id);
+  r.state = State.Delivered;
+  r.modelHash = modelHash;
+  for (const [i, p] of r.parties.entries()) {
+    if (p.contributed) p.share = shares[i];
+    m.touched.parties.push({ id: r.id, actor: p.actor });
+  }
+  settle(m, r, 0n);
+  credit(m, r.coordinator, r.bond);
 }
 
 function predictClaimDefault(m: Model, id: bigint): Expect {
@@ -1002,7 +1114,7 @@ async function claimDefault(w: World, m: Model, a: MarketAction): Promise<void> 
   if (!c && !replay && a.mode === "valid" && a.edge < 2) {
     // Nothing to claim yet: sometimes wait for the delivery deadline that passes first.
     c = m.rounds.filter((r) => r.state === State.Open).reduce<RoundModel | undefined>((best, r) => (!best || r.deliveryDeadline < best.deliveryDeadline ? r : best), undefined);
-    if (c && (await landAt(m, c.deliveryDeadline + 1n, 60n))) bump(stats.events, "claimant waited for a delivery deadline");
+    if (c && (await landAt(m, c.deliveryDeadline + 1n, 60n * BLOCK))) bump(stats.events, "claimant waited for a delivery deadline");
     else c = undefined;
   }
   if (replay) ({ actor, id } = replay);
@@ -1074,7 +1186,7 @@ async function advanceTime(m: Model, a: Extract<Action, { kind: "advance" }>): P
     const targets = m.rounds
       .filter((r) => r.state === State.Open)
       .flatMap((r) => [r.joinDeadline, r.contributionDeadline, r.deliveryDeadline])
-      .map((d) => d + BigInt(a.after) - 1n)
+      .map((d) => d + BigInt(a.after) - BLOCK)
       .filter((t) => t > m.now)
       .sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
     const target = targets[Math.min(targets.length - 1, a.deadline === 2 ? 1 : 0)];
@@ -1084,7 +1196,7 @@ async function advanceTime(m: Model, a: Extract<Action, { kind: "advance" }>): P
       return;
     }
   }
-  await mineAt(m, m.now + BigInt(a.seconds));
+  await mineAt(m, m.now + BigInt(a.blocks) * BLOCK);
   bump(stats.ok, "advance");
 }
 
@@ -1096,21 +1208,24 @@ async function approve(w: World, m: Model, a: Extract<Action, { kind: "approve" 
   m.allowances[a.actor] = amount;
 }
 
-function attackCalldata(w: World, attack: Attack): string {
+function attackCalldata(w: World, m: Model, attack: Attack): string {
   const market = w.marketIface;
   switch (attack) {
     case "withdraw":
       return market.encodeFunctionData("withdraw");
     case "join":
       return market.encodeFunctionData("join", [1n, 0n]);
-    case "createRound":
-      return market.encodeFunctionData("createRound", [[{ contribution: 1n, reward: 1n, collateral: 0n }], 0n, 2n ** 40n, 2n ** 40n + 1n, 2n ** 40n + 2n]);
+    case "createRound": {
+      // A round whose windows are within the bounds for MAX_WINDOW - MIN_WINDOW seconds after arming.
+      const join = nextTs(m) + MAX_WINDOW;
+      return market.encodeFunctionData("createRound", [[{ contribution: 1n, reward: 1n, collateral: 0n }], 0n, join, join + MIN_WINDOW, join + 2n * MIN_WINDOW]);
+    }
   }
 }
 
 async function arm(w: World, m: Model, a: Extract<Action, { kind: "arm" }>): Promise<void> {
   await tick(m);
-  const outcome = await attempt(rawTx(w.operatorAddress, w.hostileAddress, w.hostileIface.encodeFunctionData("arm", [w.marketAddress, attackCalldata(w, a.attack)])), interfaces(w));
+  const outcome = await attempt(rawTx(w.operatorAddress, w.hostileAddress, w.hostileIface.encodeFunctionData("arm", [w.marketAddress, attackCalldata(w, m, a.attack)])), interfaces(w));
   check(outcome, true, `arm(${a.attack})`);
   record("arm", outcome);
 }
@@ -1169,6 +1284,35 @@ async function checkRound(w: World, r: RoundModel): Promise<void> {
   const names = ["coordinator", "state", "joinDeadline", "contributionDeadline", "deliveryDeadline", "menuHash", "bond", "collateral", "modelHash"];
   for (let i = 0; i < names.length; i++) {
     if (String(got[i]) !== String(want[i])) fail(`round ${r.id} ${names[i]} is ${got[i]} on chain, ${want[i]} in the model`);
+  }
+  const deliveryDeadline = got[4] as bigint;
+  if (deliveryDeadline > settleBy(r)) {
+    fail(`round ${r.id}, created at ${r.createdAt}, has its delivery deadline at ${deliveryDeadline}, past createdAt + 3 * maxWindow = ${settleBy(r)}`);
+  }
+}
+
+/** Calls the market's `method` as `actor` by eth_call at the latest block (whose timestamp is m.now); throws if it would revert. */
+async function callAs(w: World, actor: number, method: string, args: unknown[]): Promise<void> {
+  if (actor === HOSTILE) await read(w.hostileAddress, w.hostileIface, "act", [w.marketAddress, w.marketIface.encodeFunctionData(method, args)], w.operatorAddress);
+  else await read(w.marketAddress, w.marketIface, method, args, w.addresses[actor]);
+}
+
+/**
+ * No round holds its bond and collateral past createdAt + 3 * maxWindow: an open round that has
+ * reached that time can be settled in this block, by claimDefault, or, in the last second of a
+ * round whose windows are all at the ceiling, by its coordinator's delivery.
+ */
+async function checkSettleable(w: World, m: Model): Promise<void> {
+  for (const r of m.rounds) {
+    if (r.state !== State.Open || m.now < settleBy(r)) continue;
+    const byDelivery = m.now <= r.deliveryDeadline;
+    try {
+      if (byDelivery) await callAs(w, r.coordinator, "deliver", [r.id, ZERO_HASH, r.parties.map(() => 0n)]);
+      else await callAs(w, 0, "claimDefault", [r.id]);
+    } catch (error) {
+      fail(`round ${r.id}, created at ${r.createdAt}, holds its bond and collateral at ${m.now} (createdAt + 3 * maxWindow = ${settleBy(r)}) and cannot be settled by ${byDelivery ? "deliver" : "claimDefault"}: ${(error as Error).message.split("\n")[0]}`);
+    }
+    bump(stats.events, byDelivery ? "open round at createdAt + 3 * maxWindow can be delivered" : "open round at or past createdAt + 3 * maxWindow can be claimed");
   }
 }
 
@@ -1234,10 +1378,11 @@ async function invariants(w: World, m: Model): Promise<void> {
   for (const actor of t.credits) await checkCredits(w, m, actor);
   for (const actor of t.balances) await checkBalance(w, m, actor);
   if (t.hostile) await checkHostile(w, m);
+  await checkSettleable(w, m);
   if (m.step === FUZZ_STEPS) await audit(w, m);
 }
 
-/** After the last step: everything against the model, then every locked token out through the deadline path. */
+/** After the last step: everything against the model, then every locked token out, each round settled by createdAt + 3 * maxWindow. */
 async function audit(w: World, m: Model): Promise<void> {
   const [count] = await read(w.marketAddress, w.marketIface, "roundCount");
   if (count !== BigInt(m.rounds.length)) fail(`roundCount is ${count} on chain, ${m.rounds.length} in the model`);
@@ -1268,24 +1413,36 @@ async function audit(w: World, m: Model): Promise<void> {
   for (let actor = 0; actor < ACTORS; actor++) {
     if (m.credits[actor] === 0n) continue;
     try {
-      const withdrawData = w.marketIface.encodeFunctionData("withdraw");
-      if (actor === HOSTILE) await read(w.hostileAddress, w.hostileIface, "act", [w.marketAddress, withdrawData], w.operatorAddress);
-      else await read(w.marketAddress, w.marketIface, "withdraw", [], w.addresses[actor]);
+      await callAs(w, actor, "withdraw", []);
     } catch (error) {
       fail(`actor ${actor} cannot withdraw its ${m.credits[actor]} credits: ${(error as Error).message.split("\n")[0]}`);
     }
   }
-  // Drain: past every delivery deadline, anyone settles every open round, everyone withdraws.
-  const open = m.rounds.filter((r) => r.state === State.Open);
-  const latest = open.reduce((t, r) => (r.deliveryDeadline > t ? r.deliveryDeadline : t), 0n);
-  if (latest >= m.now) await mineAt(m, latest + 1n);
+  // Drain: each open round, in the order of its createdAt + 3 * maxWindow, is settled in that very
+  // second (or at once if it has passed): anyone claims the default, or, when the delivery deadline
+  // is that second (every window at the ceiling), the coordinator delivers. Then everyone withdraws.
+  const open = m.rounds.filter((r) => r.state === State.Open).sort((x, y) => (settleBy(x) < settleBy(y) ? -1 : settleBy(x) > settleBy(y) ? 1 : 0));
   for (const r of open) {
-    const expected = predictClaimDefault(m, r.id);
-    const outcome = await send(w, m, 0, "claimDefault", [r.id]);
-    check(outcome, expected, `drain: claimDefault(${r.id})`);
-    check(outcome, true, `drain: claimDefault(${r.id})`);
-    bump(stats.ok, "drain claimDefault");
-    applyClaimDefault(m, r);
+    const onTime = await landAt(m, settleBy(r), HOLD_LIMIT);
+    const what = `drain: settling round ${r.id} (created at ${r.createdAt}) at ${nextTs(m)}, createdAt + 3 * maxWindow = ${settleBy(r)}`;
+    if (nextTs(m) <= r.deliveryDeadline) {
+      const shares = r.parties.map(() => WAD / 2n);
+      const expected = predictDeliver(w, m, r.coordinator, r.id, shares);
+      const outcome = await send(w, m, r.coordinator, "deliver", [r.id, ZERO_HASH, shares]);
+      check(outcome, expected, `${what}: deliver`);
+      check(outcome, true, `${what}: deliver`);
+      bump(stats.ok, "drain deliver");
+      if (onTime) bump(stats.events, "drain delivered at createdAt + 3 * maxWindow");
+      applyDeliver(m, r, ZERO_HASH, shares);
+    } else {
+      const expected = predictClaimDefault(m, r.id);
+      const outcome = await send(w, m, 0, "claimDefault", [r.id]);
+      check(outcome, expected, `${what}: claimDefault`);
+      check(outcome, true, `${what}: claimDefault`);
+      bump(stats.ok, "drain claimDefault");
+      if (onTime) bump(stats.events, "drain claimed the default at createdAt + 3 * maxWindow");
+      applyClaimDefault(m, r);
+    }
   }
   for (let actor = 0; actor < ACTORS; actor++) {
     if (m.credits[actor] === 0n) continue;
@@ -1311,8 +1468,9 @@ async function deploy(): Promise<World> {
   const eoas = others.slice(0, HOSTILE);
   const token = await new ReentrantToken__factory(operator).deploy();
   const tokenAddress = await token.getAddress();
-  const market = await new CollaborationRound__factory(operator).deploy(tokenAddress);
+  const market = await new CollaborationRound__factory(operator).deploy(tokenAddress, MIN_WINDOW, MAX_WINDOW);
   const marketAddress = await market.getAddress();
+  expect([await market.minWindow(), await market.maxWindow()], "the market's window bounds").to.deep.equal([MIN_WINDOW, MAX_WINDOW]);
   const hostile = await new HostileReceiver__factory(operator).deploy();
   const hostileAddress = await hostile.getAddress();
   for (const e of eoas) {
@@ -1325,19 +1483,26 @@ async function deploy(): Promise<World> {
   await (await hostile.act(tokenAddress, token.interface.encodeFunctionData("approve", [marketAddress, MaxUint256]))).wait();
   // Every sequence starts with two open rounds (one coordinated by an EOA, one by the hostile
   // receiver, which is not armed yet), so that sequences get deep; they create more as they go.
-  const t0 = BigInt((await hre.ethers.provider.getBlock("latest"))!.timestamp);
+  // Each is created in a block 12 s after the one before, so its join window is known to the second.
   const initialRounds: RoundModel[] = [];
-  for (const [coordinator, items, bond, join, contribution, delivery] of INITIAL_ROUNDS) {
-    const data = market.interface.encodeFunctionData("createRound", [items, bond, t0 + join, t0 + contribution, t0 + delivery]);
-    if (coordinator === HOSTILE) await (await hostile.act(marketAddress, data)).wait();
-    else await (await eoas[coordinator].sendTransaction({ to: marketAddress, data })).wait();
+  for (const [coordinator, items, bond, joinWindow, contributionWindow, deliveryWindow] of INITIAL_ROUNDS) {
+    const createdAt = BigInt((await hre.ethers.provider.getBlock("latest"))!.timestamp) + BLOCK;
+    const join = createdAt + joinWindow;
+    const contribution = join + contributionWindow;
+    const delivery = contribution + deliveryWindow;
+    const data = market.interface.encodeFunctionData("createRound", [items, bond, join, contribution, delivery]);
+    await network.provider.send("evm_setNextBlockTimestamp", [Number(createdAt)]);
+    if (coordinator === HOSTILE) await (await hostile.act(marketAddress, data, GAS)).wait();
+    else await (await eoas[coordinator].sendTransaction({ to: marketAddress, data, ...GAS })).wait();
+    expect((await hre.ethers.provider.getBlock("latest"))!.timestamp, `initial round ${initialRounds.length + 1} created at`).to.equal(Number(createdAt));
     initialRounds.push({
       id: BigInt(initialRounds.length + 1),
+      createdAt,
       coordinator,
       state: State.Open,
-      joinDeadline: t0 + join,
-      contributionDeadline: t0 + contribution,
-      deliveryDeadline: t0 + delivery,
+      joinDeadline: join,
+      contributionDeadline: contribution,
+      deliveryDeadline: delivery,
       items,
       menuHash: menuHash(items),
       bond,
@@ -1398,7 +1563,7 @@ describe("CollaborationRound invariants under fuzzing", function () {
 
     expect(run.sequences).to.equal(FUZZ_RUNS);
     expect(run.steps).to.equal(FUZZ_RUNS * FUZZ_STEPS);
-    if (FUZZ_RUNS < 100) return; // too few sequences to expect every path; the invariants above still held
+    if (!GENERATOR_CHECKS) return; // too few sequences to expect every path; the invariants above still held
     // Every action succeeded somewhere, the hostile receiver took part in every money-moving one.
     for (const kind of ["create", "join", "contribute", "deliver", "claimDefault", "withdraw", "advance", "approve", "arm"]) {
       expect(stats.ok[kind] ?? 0, `${kind} never succeeded`).to.be.greaterThan(0);
@@ -1410,7 +1575,7 @@ describe("CollaborationRound invariants under fuzzing", function () {
     // Every malicious or mistaken call was refused somewhere, with the error the model predicted.
     for (const error of [
       "create: InvalidMenu",
-      "create: InvalidDeadlines",
+      "create: WindowOutOfBounds",
       "create: ERC20InsufficientBalance",
       "create: ERC20InsufficientAllowance",
       "join: UnknownRound",
@@ -1440,6 +1605,16 @@ describe("CollaborationRound invariants under fuzzing", function () {
     ]) {
       expect(stats.errors[error] ?? 0, `never saw ${error}`).to.be.greaterThan(0);
     }
+    // Each window was refused below the floor, above the ceiling and when not positive (with the
+    // arguments the model predicted, checked at each step), and accepted at the floor and at the ceiling.
+    for (const window of WINDOWS) {
+      for (const refused of ["below the floor", "above the ceiling", "not positive"]) {
+        expect(stats.events[`create refused: ${window} window ${refused}`] ?? 0, `never saw the ${window} window refused ${refused}`).to.be.greaterThan(0);
+      }
+      for (const accepted of ["at the floor", "at the ceiling"]) {
+        expect(stats.events[`created with the ${window} window ${accepted}`] ?? 0, `never saw a round created with the ${window} window ${accepted}`).to.be.greaterThan(0);
+      }
+    }
     // Deep states and exact boundaries were reached.
     for (const event of [
       "delivered, some forfeited",
@@ -1458,6 +1633,10 @@ describe("CollaborationRound invariants under fuzzing", function () {
       "delivery at the delivery deadline",
       "delivery refused one second after its deadline",
       "default refused at the delivery deadline",
+      "drain delivered at createdAt + 3 * maxWindow",
+      "drain claimed the default at createdAt + 3 * maxWindow",
+      "open round at or past createdAt + 3 * maxWindow can be claimed",
+      "open round at createdAt + 3 * maxWindow can be delivered",
     ]) {
       expect(stats.events[event] ?? 0, `never reached: ${event}`).to.be.greaterThan(0);
     }

@@ -3,19 +3,31 @@
  * action (registerModels, openSession, topUp, settle, collectEarnings, commitPlan, closeSession by
  * the user and by anyone after the deadline, withdraw) by five EOAs and a HostileReceiver, with
  * wrong callers, replays, stale and unknown session ids, zero and too large amounts, rewards too
- * large for the packed statistics, calls out of their phase or time window, and reentry through the
- * token's transfer hook.
+ * large for the packed statistics, durations at, below and above the deployment's floor and
+ * ceiling, calls out of their phase or time window, and reentry through the token's transfer hook.
+ * Time moves as on Ethereum: every block the suite mines (each transaction's, and the empty ones
+ * of an `advance` or of a wait for a deadline) comes 12 s after the one before.
  *
  * The model below is an exact bookkeeping of what the market owes to whom (budgets, spent,
- * reserved, each provider's uncollected earnings, credits, wallets) and of each session's phase and
- * statistics; it predicts every action's outcome (success, or the custom error and its values), in
- * the contract's order of checks. Payments are pure integer math (min(tokens, count * L) * price)
- * and are predicted exactly. Earnings can be collected only once the plan is committed: a
- * collectEarnings in Exploration or after the close must revert with WrongPhase, so what a provider
- * has earned when the plan is computed is exactly its exploration payment. A settle of more than T
- * queries is refused with CountExceedsPhase(..., T) before anything else is read, and a reward too
- * large for the packed statistics with OpenZeppelin's SafeCast errors (see predictSettle for which
- * casts the inputs can reach).
+ * reserved, each provider's uncollected earnings, credits, wallets), of every version of every
+ * provider's models and of each session's phase, statistics and the versions it opened with; it
+ * predicts every action's outcome (success, or the custom error and its values), in the contract's
+ * order of checks (openSession's: provider count, eps, L and rewardScale, DurationOutOfBounds, the
+ * budget's bound, the providers, T; refused opens with two faults pin that order). A provider may
+ * register new models at any time, also while it is in open sessions (issue 12): each
+ * registration is a new version, and a session keeps the versions it opened with for its
+ * payments, model indices, reservations, delta1 and close. Payments are pure integer math and are
+ * predicted exactly: min(tokens, count * L) * price, and for owed queries at least what the plan
+ * reserved for them (bonus: max(billed * price, count * L * flagship); incentive: max(billed * price,
+ * owed * L * flagship), owed = min(count, incentive due); flagship = the session's model 0 price of
+ * that provider). A user settling owed queries with no tokens (settleZero) must not lower what the
+ * provider gets (what it earned plus what closing would pay it for the owed queries left). Earnings
+ * can be collected only once the plan is committed: a collectEarnings in Exploration or after the
+ * close must revert with WrongPhase, so what a provider has earned when the plan is computed is
+ * exactly its exploration payment. A settle of more than T queries is refused with
+ * CountExceedsPhase(..., T) before anything else is read, and a reward too large for the packed
+ * statistics with OpenZeppelin's SafeCast errors (see predictSettle for which casts the inputs can
+ * reach).
  *
  * The plan committed at the end of exploration needs PRBMath (ln, pow): there the model predicts
  * the exact parts (the best provider by exploration utility = reward - exploration payment, the
@@ -32,15 +44,23 @@
  *
  * Checked after every step: the market's token balance equals what the model says it owes
  * (NatSpec: open sessions' budget - spent + uncollected earnings, plus credits); the changed
- * session's phase and money fields, the changed credits, and that the hostile contract's reentry
- * failed. After the last step of each sequence: every session and provider statistic, credits and
- * open-session counts against the model, the NatSpec sum from the contract's own views, the
- * reservation identity (reserved = owed queries at L tokens of the flagship, spent + reserved <=
- * budget); then every open session is closed by its user and every credit withdrawn, after which
- * the market must hold nothing and every wallet what the model says, and reentry must have been
- * refused by the guard. At the end of the run, every action kind must have gone through at least
- * once, every malicious kind been refused at least once, and every error, phase and way out
- * (including the floored ln) have been reached.
+ * session's phase and money fields and the stats of the providers the step changed, the changed
+ * credits, and that the hostile contract's reentry failed; owed means paid (owedMeansPaid): for
+ * every provider of every planned session, what it was paid for the owed phases plus what the plan
+ * still reserves for it is never below its owed queries at L tokens of its flagship, and the
+ * reservation identity (reserved = owed queries still due at L tokens of the flagship, spent +
+ * reserved <= budget). After a registration, the provider's version and latest models; after an
+ * open, the deadline (the opening block's time + duration) and the models the session keeps. After
+ * the last step of each sequence: every session and provider statistic, credits, every version of
+ * every provider's models and each session's, the clock, the NatSpec sum from the contract's own
+ * views, the reservation identity; then every open session is closed by its user and every credit
+ * withdrawn, after which the market must hold nothing and every wallet what the model says, and
+ * reentry must have been refused by the guard. At the end of a run of at least 100 sequences
+ * (GENERATOR_CHECKS), every action kind must have gone through at least once, every malicious kind
+ * been refused at least once, every harmless attack gone through, and every error, phase, way out
+ * and new rule (versions mid-session, owed queries paid their reservation, zero-token settlements,
+ * the duration bounds and their place in the order of checks, closes at and after a deadline in
+ * 12-second blocks, the floored ln) have been reached.
  */
 import { expect } from "chai";
 import hre, { network } from "hardhat";
@@ -56,7 +76,9 @@ import {
   ReentrantToken__factory,
 } from "../../typechain-types";
 import { mulberry32 } from "../../sdk/src/ranking/generators";
-import { advance, attempt, expectOutcome, fuzz, FUZZ_RUNS, FUZZ_STEPS, GENERATOR_CHECKS, Outcome, rawCall, rawTransaction } from "./harness";
+import { DEFAULT_SESSION_DURATION } from "../../deploy/config";
+import { BLOCK_TIME } from "../helpers";
+import { attempt, expectOutcome, fuzz, FUZZ_RUNS, FUZZ_STEPS, GENERATOR_CHECKS, Outcome, rawCall, rawTransaction } from "./harness";
 
 const WAD = 10n ** 18n;
 const U128_MAX = (1n << 128n) - 1n;
@@ -69,6 +91,12 @@ const EOAS = 5;
 const HOSTILE = EOAS; // actor index of the HostileReceiver
 const ACTORS = EOAS + 1;
 const FUNDS = parseEther("1000");
+const U64_MAX = (1n << 64n) - 1n;
+/** The deployment's bounds on a session's duration (seconds): the protocol's floor and ceiling. */
+const MIN_DURATION = BigInt(DEFAULT_SESSION_DURATION.min);
+const MAX_DURATION = BigInt(DEFAULT_SESSION_DURATION.max);
+/** Every block the suite mines comes this long after the latest, as on Ethereum (Hardhat's default is 1 s). */
+const BLOCK = BigInt(BLOCK_TIME);
 
 enum Phase {
   None,
@@ -123,7 +151,13 @@ const PROFILES: Profile[] = [
 ];
 /** Budgets from ample to too small for the plan's reservation, and zero. */
 const BUDGETS = ["5", "5", "3", "2", "2", "1", "0.5", "0"].map((x) => parseEther(x));
-const DURATIONS = [600n, 3600n, 86_400n];
+/**
+ * Durations within the bounds: at the floor and the ceiling, one second above the floor and below
+ * the ceiling (deadlines off the 12-second grid), and ordinary ones.
+ */
+const DURATIONS = [MIN_DURATION, MIN_DURATION + 1n, 600n, 3600n, 86_400n, MAX_DURATION - 1n, MAX_DURATION];
+/** Durations out of the bounds: zero, one second below the floor, one above the ceiling, the most a uint64 holds. */
+const BAD_DURATIONS = [0n, MIN_DURATION - 1n, MAX_DURATION + 1n, U64_MAX];
 
 // ------------------------------------------------------------------ world and model
 
@@ -157,12 +191,25 @@ interface ProviderStats {
    * `earned`: the plan must read exactly this, which commitPlan checks against the chain's `earned`.
    */
   paidExploring: bigint;
+  /** The bonus and incentive queries the committed plan owes it (0 before the plan). */
+  bonusPlanned: bigint;
+  incentivePlanned: bigint;
+  /**
+   * What it was paid for the plan's owed phases: its bonus and incentive settlements, and the owed
+   * queries its close paid. Earnings collected along the way stay counted here (the chain's `earned`
+   * drops when they are collected), and exploration and exploitation pay is for other queries.
+   */
+  paidOwed: bigint;
 }
 
 interface Session {
   id: bigint;
   user: number;
   providers: number[]; // actor indices
+  /** By provider index: the version of its models the session opened with, those models, and their flagship's price. */
+  versions: number[];
+  menus: ChainModel[][];
+  flagships: bigint[];
   phase: Phase;
   stoppedEarly: boolean;
   best: bigint;
@@ -183,8 +230,7 @@ interface Session {
 }
 
 interface Model {
-  models: ChainModel[][]; // by actor
-  openSessionsOf: bigint[];
+  versions: ChainModel[][][]; // by actor: every menu it registered, version v at v - 1
   credits: bigint[];
   wallet: bigint[];
   sessions: Session[]; // id - 1
@@ -195,6 +241,8 @@ interface Model {
   touchedSessions: Map<bigint, Set<number>>; // session id -> provider indices whose stats changed
   touchedActors: Set<number>;
   hostileActed: boolean;
+  /** The latest block's timestamp: the suite mines every block 12 s after the one before. */
+  clock: bigint;
 }
 
 type Call =
@@ -233,10 +281,9 @@ function holds(condition: boolean, message: string): void {
   if (!condition) expect(condition, message).to.equal(true);
 }
 
-function freshModel(): Model {
+function freshModel(clock: bigint): Model {
   return {
-    models: INITIAL_MENU.map((i) => (i === undefined ? [] : MENUS[i])),
-    openSessionsOf: Array(ACTORS).fill(0n),
+    versions: INITIAL_MENU.map((i) => (i === undefined ? [] : [MENUS[i]])),
     credits: Array(ACTORS).fill(0n),
     wallet: Array(ACTORS).fill(FUNDS),
     sessions: [],
@@ -246,6 +293,7 @@ function freshModel(): Model {
     touchedSessions: new Map(),
     touchedActors: new Set(),
     hostileActed: false,
+    clock,
   };
 }
 
@@ -259,8 +307,20 @@ function sessionOf(model: Model, id: bigint): Session | undefined {
   return id >= 1n && id <= BigInt(model.sessions.length) ? model.sessions[Number(id - 1n)] : undefined;
 }
 
-/** The price of a provider's flagship (model 0): owed queries are valued at L tokens of it. */
-const flagship = (model: Model, actor: number) => model.models[actor][0].tokenPrice;
+/** A provider's latest models (what a session opened now gets; none if it never registered). */
+const latestMenu = (model: Model, actor: number): ChainModel[] => model.versions[actor].at(-1) ?? [];
+
+/** Whether the actor is a provider of an open session (before issue 12 it could not re-register then). */
+const inOpenSession = (model: Model, actor: number) => model.sessions.some((s) => s.phase !== Phase.Closed && s.providers.includes(actor));
+
+/** What the plan still reserves for provider `i`: its owed queries not yet delivered, at L tokens of its flagship. */
+const reservedFor = (s: Session, i: number) => (s.stats[i].bonusDue + s.stats[i].incentiveDue) * s.l * s.flagships[i];
+
+/**
+ * What closing the session now would give provider `i`, on top of what it has collected: what it
+ * earned and the owed queries not yet delivered. A settlement of owed queries must never lower it.
+ */
+const entitlement = (s: Session, i: number) => s.stats[i].earned + reservedFor(s, i);
 
 /** Everything the market owes: open sessions' budget - spent + uncollected earnings, and credits (NatSpec). */
 function owed(model: Model): bigint {
@@ -314,30 +374,58 @@ function predict(w: World, model: Model, call: Call): Prediction {
   }
 }
 
+/**
+ * registerModels always works, also while the provider is in open sessions (issue 12: no session
+ * holds a provider's terms hostage): it adds a version, and the sessions already open keep theirs.
+ */
 function predictRegister(w: World, model: Model, c: Extract<Call, { fn: "registerModels" }>): Prediction {
-  const busy = model.openSessionsOf[c.caller];
-  if (busy !== 0n) return revert("ProviderBusy", w.addresses[c.caller], busy);
   if (c.models.length === 0 || c.models.length > 8) return revert("InvalidModels", "between 1 and 8 models");
   for (const x of c.models) {
     if (x.score === 0n || x.score > WAD) return revert("InvalidModels", "score must be in (0, 1]");
     if (x.outputTokens === 0n) return revert("InvalidModels", "output tokens must be positive");
     if (x.tokenPrice === 0n) return revert("InvalidModels", "token price must be positive");
   }
-  return ok(() => {
-    model.models[c.caller] = c.models.map((x) => ({ ...x }));
+  const version = BigInt(model.versions[c.caller].length + 1);
+  return ok(async () => {
+    const [onChain, latest] = await Promise.all([chain.modelVersion(w, c.caller), chain.modelsOf(w, c.caller)]);
+    same(onChain, version, "a registration adds one version");
+    sameMenu(latest, c.models, `latest models of actor ${c.caller}`);
+    const midSession = inOpenSession(model, c.caller);
+    const before = latestMenu(model, c.caller);
+    model.versions[c.caller].push(c.models.map((x) => ({ ...x })));
+    if (midSession) {
+      note("provider re-registered mid-session");
+      if (c.models[0].tokenPrice > before[0].tokenPrice) note("provider raised its flagship price mid-session");
+    } else if (version === 1n) note("new provider registered");
   });
 }
 
+/** Throws unless the chain's models are `expected`, field by field. */
+function sameMenu(actual: readonly DelegationMarket.ModelStructOutput[], expected: readonly ChainModel[], what: string): void {
+  same(actual.length, expected.length, `${what}: count`);
+  expected.forEach((x, j) => {
+    same(actual[j].score, x.score, `${what}: model ${j} score`);
+    same(actual[j].outputTokens, x.outputTokens, `${what}: model ${j} output tokens`);
+    same(actual[j].tokenPrice, x.tokenPrice, `${what}: model ${j} token price`);
+  });
+}
+
+/**
+ * openSession's order of checks (issue 12): the provider count, eps, L and rewardScale, the
+ * duration within the deployment's bounds, the budget's bound, then each provider (registered,
+ * distinct), then T against B * K, then the token transfer.
+ */
 function predictOpen(w: World, model: Model, c: Extract<Call, { fn: "openSession" }>): Prediction {
   const k = c.providers.length;
   if (k < 2 || k > 8) return revert("InvalidSession", "between 2 and 8 providers");
   if (c.eps === 0n || c.eps >= WAD / 2n) return revert("InvalidSession", "eps must be in (0, 1/2)");
-  if (c.l === 0n || c.rewardScale === 0n || c.duration === 0n) return revert("InvalidSession", "L, rewardScale and duration must be positive");
+  if (c.l === 0n || c.rewardScale === 0n) return revert("InvalidSession", "L and rewardScale must be positive");
+  if (c.duration < MIN_DURATION || c.duration > MAX_DURATION) return revert("DurationOutOfBounds", c.duration, MIN_DURATION, MAX_DURATION);
   if (c.budget > U128_MAX) return revert("InvalidSession", "budget exceeds 2^128");
   const actors: number[] = [];
   for (let i = 0; i < k; i++) {
     const actor = w.addresses.findIndex((a) => a.toLowerCase() === c.providers[i].toLowerCase());
-    if (actor < 0 || model.models[actor].length === 0) return revert("UnknownProvider", c.providers[i]);
+    if (actor < 0 || model.versions[actor].length === 0) return revert("UnknownProvider", c.providers[i]);
     for (let j = 0; j < i; j++) if (c.providers[j].toLowerCase() === c.providers[i].toLowerCase()) return revert("InvalidSession", "a provider appears twice");
     actors.push(actor);
   }
@@ -346,18 +434,27 @@ function predictOpen(w: World, model: Model, c: Extract<Call, { fn: "openSession
   if (c.budget > model.wallet[c.caller]) return revert("ERC20InsufficientBalance", w.addresses[c.caller], model.wallet[c.caller], c.budget);
   const id = BigInt(model.sessions.length + 1);
   return ok(async () => {
-    // The deadline is the opening block's timestamp + duration: read it back; B, which the model
-    // predicted, is compared with the chain's.
-    const onChain = await chain.session(w, id);
+    // The session keeps each provider's latest version as of this block, whatever it registers later.
+    const versions = actors.map((a) => model.versions[a].length);
+    const menus = actors.map((a, i) => model.versions[a][versions[i] - 1]);
+    const [onChain, ...kept] = await Promise.all([chain.session(w, id), ...actors.map((_, i) => chain.sessionModels(w, id, i))]);
     same(onChain.b, b, "B = floor(T^(2 eps))");
+    // The block that opened it is the model's clock (every block comes 12 s after the one before).
+    same(onChain.deadline, model.clock + c.duration, "deadline = the opening block's time + duration");
+    kept.forEach((x, i) => sameMenu(x, menus[i], `session ${id} provider ${i}: the models it opened with`));
+    if (c.duration === MIN_DURATION) note("opened at the shortest duration");
+    if (c.duration === MAX_DURATION) note("opened at the longest duration");
     model.sessions.push({
       id,
       user: c.caller,
       providers: actors,
+      versions,
+      menus,
+      flagships: menus.map((x) => x[0].tokenPrice),
       phase: Phase.Exploration,
       stoppedEarly: false,
       best: 0n,
-      deadline: onChain.deadline,
+      deadline: model.clock + c.duration,
       t: c.t,
       b,
       l: c.l,
@@ -370,9 +467,20 @@ function predictOpen(w: World, model: Model, c: Extract<Call, { fn: "openSession
       exploited: 0n,
       threshold: 0n,
       exploitUtility: 0n,
-      stats: actors.map(() => ({ explored: 0n, bonusDue: 0n, incentiveDue: 0n, extraAllowed: 0n, tokenSum: 0n, rewardSum: 0n, earned: 0n, paidExploring: 0n })),
+      stats: actors.map(() => ({
+        explored: 0n,
+        bonusDue: 0n,
+        incentiveDue: 0n,
+        extraAllowed: 0n,
+        tokenSum: 0n,
+        rewardSum: 0n,
+        earned: 0n,
+        paidExploring: 0n,
+        bonusPlanned: 0n,
+        incentivePlanned: 0n,
+        paidOwed: 0n,
+      })),
     });
-    for (const a of actors) model.openSessionsOf[a] += 1n;
     model.wallet[c.caller] -= c.budget;
     touch(model, id);
     note("session opened");
@@ -418,11 +526,18 @@ function predictSettle(w: World, model: Model, c: Extract<Call, { fn: "settle" }
   // No phase allows more than T queries: refused before the provider's models are read.
   if (c.count > s.t) return revert("CountExceedsPhase", c.id, c.index, c.count, s.t);
   const i = Number(c.index);
-  const provider = s.providers[i];
-  const models = model.models[provider];
-  if (c.model >= BigInt(models.length)) return revert("ModelOutOfRange", c.model, BigInt(models.length));
+  // The models (and prices) are those of the version the session opened with, not the provider's latest.
+  const models = s.menus[i];
+  if (c.model >= BigInt(models.length)) {
+    if (c.model < BigInt(latestMenu(model, s.providers[i]).length)) note("a later version's model refused");
+    return revert("ModelOutOfRange", c.model, BigInt(models.length));
+  }
   const billed = min(c.tokens, c.count * s.l);
-  const payment = billed * models[Number(c.model)].tokenPrice;
+  const billedPayment = billed * models[Number(c.model)].tokenPrice;
+  let payment = billedPayment;
+  // Owed queries (bonus, and incentive up to what is due) are paid at least what the plan reserved
+  // for them, L tokens of the flagship each (issue 12: owed means paid).
+  let owedValue: bigint | undefined;
   const p = s.stats[i];
   let reserved = s.reserved;
   let change: () => void;
@@ -458,7 +573,7 @@ function predictSettle(w: World, model: Model, c: Extract<Call, { fn: "settle" }
         // The early-stop rule at a block end: the running average below the threshold.
         if (utility < s.threshold * done) {
           stop = true;
-          reserved -= sum(s.stats.map((q, j) => q.bonusDue * s.l * flagship(model, s.providers[j])));
+          reserved -= sum(s.stats.map((q, j) => q.bonusDue * s.l * s.flagships[j]));
         } else if (done === s.r) toBonus = true;
       }
       change = () => {
@@ -468,6 +583,7 @@ function predictSettle(w: World, model: Model, c: Extract<Call, { fn: "settle" }
           s.stoppedEarly = true;
           for (const q of s.stats) q.bonusDue = 0n;
           s.phase = Phase.Incentive;
+          touch(model, c.id, ...s.stats.map((_, j) => j)); // every provider's bonus is released
           note("stopped early");
         } else if (toBonus) {
           s.phase = Phase.Bonus;
@@ -478,7 +594,9 @@ function predictSettle(w: World, model: Model, c: Extract<Call, { fn: "settle" }
     }
     case Phase.Bonus: {
       if (c.count > p.bonusDue) return exceeds(p.bonusDue);
-      reserved -= c.count * s.l * flagship(model, provider);
+      owedValue = c.count * s.l * s.flagships[i];
+      reserved -= owedValue;
+      payment = billedPayment > owedValue ? billedPayment : owedValue;
       const allDone = s.stats.every((q, j) => (j === i ? q.bonusDue - c.count : q.bonusDue) === 0n);
       change = () => {
         p.bonusDue -= c.count;
@@ -493,7 +611,9 @@ function predictSettle(w: World, model: Model, c: Extract<Call, { fn: "settle" }
       const allowed = p.incentiveDue + p.extraAllowed;
       if (c.count > allowed) return exceeds(allowed);
       const owedQueries = min(c.count, p.incentiveDue);
-      reserved -= owedQueries * s.l * flagship(model, provider);
+      owedValue = owedQueries * s.l * s.flagships[i];
+      reserved -= owedValue;
+      payment = billedPayment > owedValue ? billedPayment : owedValue;
       change = () => {
         if (c.count > owedQueries) {
           p.extraAllowed = 0n;
@@ -509,12 +629,25 @@ function predictSettle(w: World, model: Model, c: Extract<Call, { fn: "settle" }
   const spent = s.spent + payment;
   if (spent + reserved > s.budget) return revert("BudgetTooLow", c.id, spent + reserved, s.budget);
   return ok(() => {
+    const phase = s.phase;
+    const before = entitlement(s, i);
     change();
     s.spent = spent;
     s.reserved = reserved;
     p.earned += payment;
-    touch(model, c.id); // its stats are compared in the final check (and through every later outcome)
+    touch(model, c.id, i);
     if (billed < c.tokens) note("tokens capped at L");
+    if (s.versions[i] < model.versions[s.providers[i]].length) note("settled at the models a session opened with, older than the latest");
+    if (owedValue === undefined) return;
+    // A settlement of owed queries moves their reservation into what the provider earned: whatever
+    // the user reports (no tokens at all, the cheapest model), the provider never ends up with less
+    // than before it.
+    p.paidOwed += payment;
+    const after = entitlement(s, i);
+    holds(after >= before, `session ${c.id} provider ${i}: settling owed queries (${c.tokens} tokens) lowered what it gets from ${before} to ${after}`);
+    if (owedValue > 0n && billedPayment < owedValue) note(`owed queries in ${Phase[phase]} paid the reservation over a lower bill`);
+    if (billedPayment > owedValue) note(`queries in ${Phase[phase]} billed above the reservation`);
+    if (c.tokens === 0n && owedValue > 0n) note(`zero-token settlement in ${Phase[phase]} paid the reservation`);
   });
 }
 
@@ -553,13 +686,14 @@ const lnFloored = (x: bigint) => Math.log(wei(x > 0n ? x : 1n));
  * as the contract's: an average reward or average token count that rounds to zero, or a min
  * ratio rewardScale * score / tokens that does, gives a large finite term.
  */
-function planEstimate(model: Model, s: Session) {
+function planEstimate(s: Session) {
   const b = s.b;
   const k = s.providers.length;
   let minRatio: bigint | undefined;
   let maxTokens = 0n;
-  for (const a of s.providers)
-    for (const x of model.models[a]) {
+  // delta1 ranges over the models of the versions the session opened with.
+  for (const menu of s.menus)
+    for (const x of menu) {
       const ratio = (x.score * s.rewardScale) / WAD / x.outputTokens;
       if (minRatio === undefined || ratio < minRatio) minRatio = ratio;
       if (x.outputTokens > maxTokens) maxTokens = x.outputTokens;
@@ -617,8 +751,8 @@ function predictCommit(w: World, model: Model, c: Extract<Call, { fn: "commitPla
   if (s.phase !== Phase.Exploration) return revert("WrongPhase", c.id, BigInt(s.phase));
   for (let i = 0; i < s.stats.length; i++) if (s.stats[i].explored < s.b) return revert("ExplorationIncomplete", c.id, BigInt(i), s.stats[i].explored, s.b);
   // Always computable (every ln is floored): the only way a complete exploration's plan is refused is the budget.
-  const est = planEstimate(model, s);
-  const value = (queries: (i: number) => bigint) => sum(s.stats.map((_, i) => queries(i) * s.l * flagship(model, s.providers[i])));
+  const est = planEstimate(s);
+  const value = (queries: (i: number) => bigint) => sum(s.stats.map((_, i) => queries(i) * s.l * s.flagships[i]));
   const low = s.spent + value((i) => s.b + (est.incentive[i] > 0n ? est.incentive[i] - 1n : 0n));
   const high = s.spent + value((i) => s.b + est.incentive[i] + 1n);
   // What the plan needs depends on the incentive counts (PRBMath): within the estimate's range.
@@ -648,7 +782,7 @@ function predictCommit(w: World, model: Model, c: Extract<Call, { fn: "commitPla
       if (est.deltas[i] < -1e-9) same(stats[i].incentiveDue + stats[i].extraAllowed, 0n, `provider ${i} with delta_i < 0 is owed nothing`);
     }
     // What the plan reserves is every owed query at L tokens of the provider's flagship: exact.
-    const reserved = sum(stats.map((p, i) => (p.bonusDue + p.incentiveDue) * s.l * flagship(model, s.providers[i])));
+    const reserved = sum(stats.map((p, i) => (p.bonusDue + p.incentiveDue) * s.l * s.flagships[i]));
     same(onChain.reserved, reserved, "reserved = owed queries at L tokens of the flagship");
     holds(s.spent + reserved <= s.budget, "a committed plan fits the budget");
     same(onChain.best, chainPlan.best, "the session's best provider is the plan's");
@@ -663,6 +797,8 @@ function predictCommit(w: World, model: Model, c: Extract<Call, { fn: "commitPla
       s.stats[i].bonusDue = p.bonusDue;
       s.stats[i].incentiveDue = p.incentiveDue;
       s.stats[i].extraAllowed = p.extraAllowed;
+      s.stats[i].bonusPlanned = p.bonusDue;
+      s.stats[i].incentivePlanned = p.incentiveDue;
     });
     touch(model, c.id, ...s.stats.map((_, i) => i));
     note(chainPlan.r > 0n ? "plan committed (exploitation)" : "plan committed (R = 0, bonus)");
@@ -683,7 +819,12 @@ function predictClose(_w: World, model: Model, c: Extract<Call, { fn: "closeSess
   if (s.phase === Phase.Closed) return revert("WrongPhase", c.id, BigInt(Phase.Closed));
   if (c.caller !== s.user) {
     if (c.nextTimestamp === undefined) throw new Error("test bug: a close by someone else needs the next block's timestamp");
-    if (c.nextTimestamp <= s.deadline) return revert("SessionOpen", c.id, s.deadline);
+    if (c.nextTimestamp <= s.deadline) {
+      if (c.nextTimestamp === s.deadline) note("close by another refused in the deadline's own block");
+      else if (c.nextTimestamp + BLOCK > s.deadline) note("close by another refused in the last block before the deadline");
+      return revert("SessionOpen", c.id, s.deadline);
+    }
+    if (c.nextTimestamp - BLOCK <= s.deadline) note("closed by another in the first block after the deadline");
   }
   return ok(() => {
     const planned = s.phase !== Phase.Exploration;
@@ -692,17 +833,18 @@ function predictClose(_w: World, model: Model, c: Extract<Call, { fn: "closeSess
       const provider = s.providers[i];
       let value = 0n;
       if (planned) {
-        value = ((s.stoppedEarly ? 0n : p.bonusDue) + p.incentiveDue) * s.l * flagship(model, provider);
+        value = ((s.stoppedEarly ? 0n : p.bonusDue) + p.incentiveDue) * s.l * s.flagships[i];
         p.bonusDue = 0n;
         p.incentiveDue = 0n;
+        p.paidOwed += value;
         owedPaid += value;
       }
       model.credits[provider] += value + p.earned;
       p.earned = 0n;
-      model.openSessionsOf[provider] -= 1n;
       model.touchedActors.add(provider);
     });
     if (owedPaid > 0n) note("owed queries paid at close");
+    if (s.providers.some((a, i) => s.versions[i] < model.versions[a].length)) note("closed at the models it opened with, older than the latest");
     note(`closed in ${Phase[s.phase]}${c.caller === s.user ? "" : " by another after the deadline"}`);
     s.spent += owedPaid;
     s.reserved = 0n;
@@ -870,7 +1012,7 @@ function checkCoders(w: World): void {
     m.check("commitPlan", [x]);
     m.check("closeSession", [x]);
     m.check("credits", [a], x);
-    m.check("openSessionsOf", [a], x);
+    m.check("modelVersionOf", [a], x % (1n << 32n));
     m.check("sessionCount", [], x);
     w.tokenCoder.check("balanceOf", [a], x);
     w.hostileCoder.check("reentrySuccesses", [], x);
@@ -924,7 +1066,11 @@ const chain = {
   stats: async (w: World, id: bigint, i: number) => (await w.marketCoder.call(w.marketAddress, "stats", [id, i])) as unknown as StatsView,
   plan: async (w: World, id: bigint) => (await read(w.marketAddress, w.market.interface, "planOf", [id]))[0] as DelegationMarket.PlanStructOutput,
   credits: async (w: World, a: number) => (await w.marketCoder.call(w.marketAddress, "credits", [w.addresses[a]])) as bigint,
-  openSessionsOf: async (w: World, a: number) => (await w.marketCoder.call(w.marketAddress, "openSessionsOf", [w.addresses[a]])) as bigint,
+  modelVersion: async (w: World, a: number) => (await w.marketCoder.call(w.marketAddress, "modelVersionOf", [w.addresses[a]])) as bigint,
+  modelsOf: async (w: World, a: number) => (await read(w.marketAddress, w.market.interface, "modelsOf", [w.addresses[a]]))[0] as DelegationMarket.ModelStructOutput[],
+  modelsAt: async (w: World, a: number, version: number) =>
+    (await read(w.marketAddress, w.market.interface, "modelsAt", [w.addresses[a], version]))[0] as DelegationMarket.ModelStructOutput[],
+  sessionModels: async (w: World, id: bigint, i: number) => (await read(w.marketAddress, w.market.interface, "sessionModels", [id, i]))[0] as DelegationMarket.ModelStructOutput[],
   sessionCount: async (w: World) => (await w.marketCoder.call(w.marketAddress, "sessionCount")) as bigint,
   balance: async (w: World, address: string) => (await w.tokenCoder.call(w.tokenAddress, "balanceOf", [address])) as bigint,
   hostile: async (w: World, fn: "reentryAttempts" | "reentrySuccesses") => (await w.hostileCoder.call(w.hostileAddress, fn)) as bigint,
@@ -932,9 +1078,31 @@ const chain = {
   latestTimestamp: async () => BigInt(((await network.provider.send("eth_getBlockByNumber", ["latest", false])) as { timestamp: string }).timestamp),
 };
 
-/** Sends the call as its caller: an EOA directly, the hostile contract through `act` (reverts bubble unchanged). */
-async function send(w: World, c: Call): Promise<Outcome> {
-  if (c.fn === "closeSession" && c.nextTimestamp !== undefined) await network.provider.send("evm_setNextBlockTimestamp", [Number(c.nextTimestamp)]);
+/** Mines `blocks` empty blocks, each 12 s after the one before. */
+async function mineEmpty(model: Model, blocks: bigint): Promise<void> {
+  if (blocks <= 0n) return;
+  // hardhat_mine puts its first block 1 s after the latest unless told otherwise.
+  await network.provider.send("evm_setNextBlockTimestamp", [Number(model.clock + BLOCK)]);
+  await network.provider.send("hardhat_mine", ["0x" + blocks.toString(16), "0x" + BLOCK.toString(16)]);
+  model.clock += blocks * BLOCK;
+}
+
+/**
+ * Makes the next transaction's block come at `timestamp`, a whole number of 12-second blocks after
+ * the latest: the blocks in between are mined empty. Every transaction the suite sends mines one
+ * block (a reverted one too), so the model's clock is the chain's (fullCheck compares them).
+ */
+async function nextBlockAt(model: Model, timestamp: bigint = model.clock + BLOCK): Promise<void> {
+  const gap = timestamp - model.clock;
+  if (gap <= 0n || gap % BLOCK !== 0n) throw new Error(`test bug: a block at ${timestamp} is not a 12-second block after ${model.clock}`);
+  await mineEmpty(model, gap / BLOCK - 1n);
+  await network.provider.send("evm_setNextBlockTimestamp", [Number(timestamp)]);
+  model.clock = timestamp;
+}
+
+/** Sends the call as its caller, in the next 12-second block (or at the close's chosen time): an EOA directly, the hostile contract through `act` (reverts bubble unchanged). */
+async function send(w: World, model: Model, c: Call): Promise<Outcome> {
+  await nextBlockAt(model, c.fn === "closeSession" ? c.nextTimestamp : undefined);
   const interfaces = w.errorDecoders;
   const data = encode(w, c);
   if (c.caller === HOSTILE) {
@@ -948,7 +1116,7 @@ const normalize = (x: unknown) => (typeof x === "string" ? x.toLowerCase() : Str
 
 /** Predicts, (re)arms the hostile contract if it is the caller, sends, checks the outcome against the prediction, applies it. */
 async function run(w: World, model: Model, call: Call, kind: string): Promise<Outcome> {
-  if (call.fn === "closeSession") await timeClose(model, call);
+  if (call.fn === "closeSession") timeClose(model, call);
   const prediction = predict(w, model, call);
   if (call.caller === HOSTILE) {
     // The hostile contract reenters on every token transfer touching it: when it pays a budget in
@@ -957,13 +1125,14 @@ async function run(w: World, model: Model, call: Call, kind: string): Promise<Ou
     if (call.fn === "openSession" || call.fn === "topUp" || call.fn === "withdraw") {
       const attack = call.fn === "withdraw" || model.step % 2 === 0 ? w.withdrawData : encode(w, call);
       if (attack !== model.armed) {
+        await nextBlockAt(model);
         await sendRaw(w.admin.address, w.hostileAddress, w.hostile.interface.encodeFunctionData("arm", [w.marketAddress, attack]));
         model.armed = attack;
       }
       model.hostileActed = true;
     }
   }
-  const outcome = await send(w, call);
+  const outcome = await send(w, model, call);
   // The description is built only for a failure message.
   const what = () => `${kind}: ${describeCall(call)}`;
   const expectError = (error: string) => {
@@ -993,19 +1162,22 @@ async function run(w: World, model: Model, call: Call, kind: string): Promise<Ou
 }
 
 /**
- * A close by anyone but the user depends on the next block's time: unless the builder chose one,
- * the next block comes one second after the latest, and a "late" close is put at the deadline
- * (still refused) or one second after (allowed).
+ * A close by anyone but the user depends on the next block's time. Blocks come 12 s apart: a close
+ * goes in the next block, and a "late" close waits, in 12-second blocks, for the last block at or
+ * before the deadline (still refused; the deadline's own block when the duration is a multiple of
+ * 12 s) or the first block after it (allowed).
  */
-async function timeClose(model: Model, c: Extract<Call, { fn: "closeSession" }>): Promise<void> {
+function timeClose(model: Model, c: Extract<Call, { fn: "closeSession" }>): void {
   const s = sessionOf(model, c.id);
   if (!s || s.phase === Phase.Closed || c.caller === s.user) {
     c.nextTimestamp = undefined;
     return;
   }
-  const latest = await chain.latestTimestamp();
-  if (c.late && s.deadline > latest) c.nextTimestamp = model.step % 4 === 0 ? s.deadline : s.deadline + 1n;
-  else c.nextTimestamp = latest + 1n;
+  const next = model.clock + BLOCK;
+  if (c.late && s.deadline >= next) {
+    const lastNotAfter = model.clock + ((s.deadline - model.clock) / BLOCK) * BLOCK;
+    c.nextTimestamp = model.step % 4 === 0 ? lastNotAfter : lastNotAfter + BLOCK;
+  } else c.nextTimestamp = next;
 }
 
 function describeCall(c: Call): string {
@@ -1018,7 +1190,13 @@ function describeCall(c: Call): string {
 
 const HONEST = ["settle", "open", "commit", "topUp", "collect", "close", "closeLate", "withdraw", "register", "advance"] as const;
 const MALICIOUS = ["settleBad", "openBad", "topUpBad", "commitBad", "collectBad", "closeBad", "withdrawBad", "registerBad", "replay"] as const;
-type Kind = (typeof HONEST)[number] | (typeof MALICIOUS)[number];
+/**
+ * Malicious actions the market must let through without harm: a user settling owed (bonus and
+ * incentive) queries as if they used no tokens (issue 12, attack 3), to release their reservation
+ * and pay the provider nothing.
+ */
+const HARMLESS = ["settleZero"] as const;
+type Kind = (typeof HONEST)[number] | (typeof MALICIOUS)[number] | (typeof HARMLESS)[number];
 const WEIGHTS: Record<Kind, number> = {
   settle: 40, // drives a session forward: settle, or commit / top up / close when that is the next step
   open: 4,
@@ -1028,7 +1206,7 @@ const WEIGHTS: Record<Kind, number> = {
   close: 3,
   closeLate: 2,
   withdraw: 5,
-  register: 2,
+  register: 3, // mostly a provider in an open session re-registering
   advance: 2,
   // 30 in 100 are malicious (replays included)
   settleBad: 8,
@@ -1040,6 +1218,7 @@ const WEIGHTS: Record<Kind, number> = {
   withdrawBad: 2,
   registerBad: 2,
   replay: 4,
+  settleZero: 3,
 };
 
 interface Action {
@@ -1054,7 +1233,7 @@ const actionArbitrary: fc.Arbitrary<Action> = fc.record({
   seed: fc.nat(),
 });
 
-type Planned = { kind: string; call: Call } | { kind: "advance"; seconds: number };
+type Planned = { kind: string; call: Call; faults?: OpenFault[] } | { kind: "advance"; seconds: number };
 
 /** Random choices of one action, derived from its seed (so a printed action replays exactly). */
 class Dice {
@@ -1105,7 +1284,7 @@ function settleable(s: Session): [number, bigint][] {
 }
 
 /** A settlement the user would send: a whole block (or what is due) mostly, a part of it sometimes. */
-function honestSettle(model: Model, s: Session, d: Dice): Call {
+function honestSettle(s: Session, d: Dice): Call {
   const options = settleable(s);
   const [index, allowed] = options.length > 0 ? d.pick(options) : [0, 1n];
   let count = allowed;
@@ -1113,7 +1292,7 @@ function honestSettle(model: Model, s: Session, d: Dice): Call {
     const due = s.stats[index].incentiveDue;
     count = d.chance(0.4) ? allowed : d.chance(0.5) && due > 0n ? due : 1n + d.big(allowed);
   } else if (d.chance(0.3)) count = 1n + d.big(allowed);
-  const models = model.models[s.providers[index]];
+  const models = s.menus[index];
   const modelIndex = d.chance(0.6) ? 0n : BigInt(d.int(models.length));
   const perQueryTokens = BigInt(1 + d.int((Number(s.l) * 3) / 2)); // above L sometimes: billed at L
   let reward = count * d.tokensOf(0.5 + 5 * d.unit());
@@ -1146,12 +1325,12 @@ function progress(w: World, model: Model, d: Dice, actor: number): Planned {
   const s = d.chance(0.8) ? unfinished[0] : d.pick(unfinished);
   const topUp = (need: bigint): Planned => ({ kind: "topUp", call: { fn: "topUp", caller: s.user, id: s.id, amount: need - s.budget + d.big(10n ** 17n) } });
   if (s.phase === Phase.Exploration && settleable(s).length === 0) {
-    const est = planEstimate(model, s);
-    const high = s.spent + sum(s.stats.map((_, i) => (s.b + est.incentive[i] + 1n) * s.l * flagship(model, s.providers[i])));
+    const est = planEstimate(s);
+    const high = s.spent + sum(s.stats.map((_, i) => (s.b + est.incentive[i] + 1n) * s.l * s.flagships[i]));
     if (high > s.budget && d.chance(0.7)) return topUp(high);
     return { kind: "commit", call: { fn: "commitPlan", caller: s.user, id: s.id } };
   }
-  const call = honestSettle(model, s, d);
+  const call = honestSettle(s, d);
   const expected = predict(w, model, call);
   if (expected.kind === "revert" && expected.error === "BudgetTooLow" && d.chance(0.6)) return topUp(expected.args[1] as bigint);
   // A reward sum already at its bound (an earlier huge reward): the user gives up on the session.
@@ -1160,7 +1339,30 @@ function progress(w: World, model: Model, d: Dice, actor: number): Planned {
 }
 
 function registered(model: Model): number[] {
-  return model.models.flatMap((x, a) => (x.length > 0 ? [a] : []));
+  return model.versions.flatMap((x, a) => (x.length > 0 ? [a] : []));
+}
+
+/** A menu to register: one of MENUS, its prices sometimes halved, doubled or tripled (a provider changing its terms). */
+function menuToRegister(d: Dice): ChainModel[] {
+  const [num, den] = d.pick([[1n, 1n], [1n, 1n], [1n, 2n], [2n, 1n], [3n, 1n]] as const);
+  return d.pick(MENUS).map((x) => ({ ...x, tokenPrice: (x.tokenPrice * num) / den }));
+}
+
+/**
+ * The user settles owed queries (bonus, or incentive up to what is due and sometimes the optional
+ * extra one) reporting no tokens, often at the cheapest model: the provider must still be paid what
+ * the plan reserved for them.
+ */
+function zeroTokenSettle(model: Model, d: Dice): Call | undefined {
+  const owing = openSessions(model).filter((s) => (s.phase === Phase.Bonus || s.phase === Phase.Incentive) && settleable(s).length > 0);
+  if (owing.length === 0) return undefined;
+  const s = d.latest(owing);
+  const [index, due] = d.pick(settleable(s));
+  const menu = s.menus[index];
+  const cheapest = menu.reduce((best, x, j) => (x.tokenPrice < menu[best].tokenPrice ? j : best), 0);
+  const allowed = min(due, s.t); // a plan may owe more incentive queries than one settlement takes (T)
+  const count = d.chance(0.6) ? allowed : 1n + d.big(allowed);
+  return { fn: "settle", caller: s.user, id: s.id, index: BigInt(index), count, tokens: 0n, reward: count * d.tokensOf(5 * d.unit()), model: BigInt(d.chance(0.6) ? cheapest : d.int(menu.length)) };
 }
 
 function honestOpen(w: World, model: Model, d: Dice, caller: number): Extract<Call, { fn: "openSession" }> {
@@ -1241,16 +1443,26 @@ function plan(w: World, model: Model, action: Action): Planned {
       return { kind: "withdraw", call: { fn: "withdraw", caller: d.pick(owedTo) } };
     }
     case "register": {
-      const free = Array.from({ length: ACTORS }, (_, a) => a).filter((a) => model.openSessionsOf[a] === 0n);
-      const caller = free.length > 0 ? d.pick(free) : actor;
-      return { kind: "register", call: { fn: "registerModels", caller, models: d.pick(MENUS) } };
+      // Mostly a provider of an open session, which keeps the models it opened with; else anyone
+      // (a first registration for an actor that never registered).
+      const busy = Array.from({ length: ACTORS }, (_, a) => a).filter((a) => inOpenSession(model, a));
+      const caller = busy.length > 0 && d.chance(0.7) ? d.pick(busy) : actor;
+      // A busy provider often grows its menu to the longest one, so that its sessions' users can be
+      // seen refused the models their session's version does not have.
+      const models = busy.includes(caller) && d.chance(0.5) ? MENUS[2] : menuToRegister(d);
+      return { kind: "register", call: { fn: "registerModels", caller, models } };
     }
     case "advance":
-      return { kind: "advance", seconds: d.pick([30, 300, 700, 4000, 90_000]) };
+      // In 12-second blocks; now and then past the longest duration, so every session is past its deadline.
+      return { kind: "advance", seconds: d.chance(0.1) ? Number(MAX_DURATION + BLOCK) : d.pick([30, 300, 700, 4000, 90_000]) };
+    case "settleZero": {
+      const call = zeroTokenSettle(model, d);
+      return call ? { kind: "settleZero", call } : fallback();
+    }
     case "settleBad":
       return { kind: "settleBad", call: badSettle(model, d, actor) };
     case "openBad":
-      return { kind: "openBad", call: badOpen(w, model, d, actor) };
+      return { kind: "openBad", ...badOpen(w, model, d, actor) };
     case "topUpBad": {
       const variant = d.int(4);
       const closed = model.sessions.filter((s) => s.phase === Phase.Closed);
@@ -1325,13 +1537,16 @@ function badSettle(model: Model, d: Dice, actor: number): Call {
   // than the best, a reward too large for the running utility).
   let variant = exploiting.length > 0 && d.chance(0.5) ? d.pick([5, 9, 9]) : Math.min(9, d.int(11)); // 9 twice as often
   if (variant === 5 && exploiting.length === 0) variant = 4;
+  // A provider whose latest menu grew past an open session's version is rare: aim at it when there is one.
+  const hasGrown = open.some((x) => x.providers.some((a, i) => latestMenu(model, a).length > x.menus[i].length));
+  if (hasGrown && d.chance(0.3)) variant = 3;
   // A huge reward is stored in exploration and in exploitation only: mostly one of those.
   const storing = [exploiting, exploring].filter((x) => x.length > 0);
   const huge = exploiting.length > 0 && d.chance(0.5) ? exploiting : storing.length > 0 && d.chance(0.9) ? d.pick(storing) : open;
   const pool = variant === 7 ? closed : variant === 5 ? exploiting : variant === 9 ? huge : open.length > 0 ? open : model.sessions;
   if (pool.length === 0 || variant === 6) return { fn: "settle", caller: actor, id: unknownId(model, d), index: 0n, count: 1n, tokens: 10n, reward: WAD, model: 0n };
   const s = d.latest(pool);
-  const base = honestSettle(model, s, d) as Extract<Call, { fn: "settle" }>;
+  const base = honestSettle(s, d) as Extract<Call, { fn: "settle" }>;
   const k = s.providers.length;
   switch (variant) {
     case 0: // not the session's user
@@ -1340,8 +1555,18 @@ function badSettle(model: Model, d: Dice, actor: number): Call {
       return { ...base, count: 0n };
     case 2:
       return { ...base, index: BigInt(k + d.int(3)) };
-    case 3:
-      return { ...base, model: BigInt(model.models[s.providers[Number(base.index)]].length + d.int(2)) };
+    case 3: {
+      // A model the session's version does not have: past its menu, often one the provider's latest
+      // version (registered after the session opened) has.
+      const grown = open.flatMap((x) => x.providers.flatMap((a, i) => (latestMenu(model, a).length > x.menus[i].length ? [{ x, i }] : [])));
+      if (grown.length > 0 && d.chance(0.7)) {
+        const { x, i } = d.pick(grown);
+        const own = BigInt(x.menus[i].length);
+        const later = own + d.big(BigInt(latestMenu(model, x.providers[i]).length) - own);
+        return { ...(honestSettle(x, d) as Extract<Call, { fn: "settle" }>), index: BigInt(i), count: 1n, tokens: x.l, model: later };
+      }
+      return { ...base, model: BigInt(s.menus[Number(base.index)].length + d.int(2)) };
+    }
     case 4: {
       // one more than the phase allows (a replayed block, a block end crossed, more than owed)
       const allowed = settleable(s).find(([i]) => i === Number(base.index))?.[1] ?? 0n;
@@ -1358,7 +1583,7 @@ function badSettle(model: Model, d: Dice, actor: number): Call {
       // the cast can overflow.
       const partial = s.phase === Phase.Exploration ? s.stats.flatMap((p, i) => (p.rewardSum > 0n && p.explored < s.b ? [i] : [])) : [];
       const target = partial.length > 0 && d.chance(0.7) ? { ...base, index: BigInt(d.pick(partial)), count: 1n, model: 0n } : base;
-      return { ...target, reward: hugeReward(model, s, target, d) };
+      return { ...target, reward: hugeReward(s, target, d) };
     }
   }
 }
@@ -1369,7 +1594,7 @@ function badSettle(model: Model, d: Dice, actor: number): Call {
  * and the plan and the early stop must cope with it). In the bonus and incentive phases the reward
  * is not stored, so any value goes.
  */
-function hugeReward(model: Model, s: Session, base: Extract<Call, { fn: "settle" }>, d: Dice): bigint {
+function hugeReward(s: Session, base: Extract<Call, { fn: "settle" }>, d: Dice): bigint {
   const jitter = d.big(1000n);
   const p = s.stats[Number(base.index)];
   if (s.phase === Phase.Exploration) {
@@ -1378,7 +1603,7 @@ function hugeReward(model: Model, s: Session, base: Extract<Call, { fn: "settle"
     return d.pick([U128_MAX + 1n + jitter, MaxUint256 - jitter, sumOverflow, sumOverflow, U128_MAX - p.rewardSum]);
   }
   if (s.phase === Phase.Exploitation) {
-    const payment = min(base.tokens, base.count * s.l) * model.models[s.providers[Number(base.index)]][Number(base.model)].tokenPrice;
+    const payment = min(base.tokens, base.count * s.l) * s.menus[Number(base.index)][Number(base.model)].tokenPrice;
     // reward - payment over int128; or within it and over the running utility when that is positive
     // (exactly int128's max when it is not: it goes through, and later settlements overflow it).
     const sumOverflow = I128_MAX + payment - (s.exploitUtility > 0n ? d.big(s.exploitUtility) : 0n);
@@ -1387,61 +1612,84 @@ function hugeReward(model: Model, s: Session, base: Extract<Call, { fn: "settle"
   return MaxUint256 - jitter;
 }
 
-function badOpen(w: World, model: Model, d: Dice, actor: number): Call {
-  const base = honestOpen(w, model, d, actor);
+type OpenCall = Extract<Call, { fn: "openSession" }>;
+/** The ways an openSession can be wrong, in the contract's order of checks (DURATION_FAULTS among them). */
+const OPEN_FAULTS = ["providerCount", "eps", "l", "rewardScale", "durationLow", "durationHigh", "budgetBound", "unknownProvider", "duplicate", "tSmall", "wallet"] as const;
+type OpenFault = (typeof OPEN_FAULTS)[number];
+const DURATION_FAULTS: readonly OpenFault[] = ["durationLow", "durationHigh"];
+
+function applyOpenFault(w: World, model: Model, d: Dice, c: OpenCall, fault: OpenFault): OpenCall {
   const pool = registered(model).map((a) => w.addresses[a]);
-  switch (d.int(14)) {
-    case 0:
-      return { ...base, providers: [base.providers[0]] };
-    case 1:
-      return { ...base, providers: Array.from({ length: 9 }, (_, i) => pool[i % pool.length]) };
-    case 2:
-      return { ...base, eps: 0n };
-    case 3:
-      return { ...base, eps: WAD / 2n };
-    case 4:
-      return { ...base, l: 0n };
-    case 5:
-      return { ...base, rewardScale: 0n };
-    case 6:
-      return { ...base, duration: 0n };
-    case 7:
-      return { ...base, budget: U128_MAX + 1n + d.big(1000n) };
-    case 8: {
+  switch (fault) {
+    case "providerCount":
+      return { ...c, providers: d.chance(0.5) ? [c.providers[0]] : Array.from({ length: 9 }, (_, i) => pool[i % pool.length]) };
+    case "eps":
+      return { ...c, eps: d.chance(0.5) ? 0n : WAD / 2n };
+    case "l":
+      return { ...c, l: 0n };
+    case "rewardScale":
+      return { ...c, rewardScale: 0n };
+    case "durationLow":
+      return { ...c, duration: d.pick(BAD_DURATIONS.filter((x) => x < MIN_DURATION)) };
+    case "durationHigh":
+      return { ...c, duration: d.pick(BAD_DURATIONS.filter((x) => x > MAX_DURATION)) };
+    case "budgetBound":
+      return { ...c, budget: U128_MAX + 1n + d.big(1000n) };
+    case "unknownProvider": {
       // a provider that never registered (an actor without models, or the token contract)
-      const strangers = [...model.models.flatMap((x, a) => (x.length === 0 ? [w.addresses[a]] : [])), w.tokenAddress];
-      const providers = [...base.providers];
+      const strangers = [...model.versions.flatMap((x, a) => (x.length === 0 ? [w.addresses[a]] : [])), w.tokenAddress];
+      const providers = [...c.providers];
       providers[d.int(providers.length)] = d.pick(strangers);
-      return { ...base, providers };
+      return { ...c, providers };
     }
-    case 9:
-      return { ...base, providers: [base.providers[0], ...base.providers.slice(1, -1), base.providers[0]] };
-    case 10:
-      return { ...base, t: 0n };
-    case 11:
-      return { ...base, t: 1n };
-    case 12:
-      return { ...base, t: 10n, eps: parseEther("0.49") };
-    default:
-      return { ...base, budget: model.wallet[actor] + 1n + d.big(1000n) };
+    case "duplicate":
+      return { ...c, providers: [c.providers[0], ...c.providers.slice(1, -1), c.providers[0]] };
+    case "tSmall":
+      return d.pick([{ ...c, t: 0n }, { ...c, t: 1n }, { ...c, t: 10n, eps: parseEther("0.49") }]);
+    case "wallet":
+      return { ...c, budget: model.wallet[c.caller] + 1n + d.big(1000n) };
   }
 }
 
-function badRegister(model: Model, d: Dice, actor: number): Call {
-  const variant = d.int(7);
-  if (variant === 0) {
-    const busy = Array.from({ length: ACTORS }, (_, a) => a).filter((a) => model.openSessionsOf[a] > 0n);
-    return { fn: "registerModels", caller: busy.length > 0 ? d.pick(busy) : actor, models: d.pick(MENUS) };
+/**
+ * A wrong openSession: one fault, or two (often a duration out of bounds and another) to pin the
+ * order of the checks, which the model predicts.
+ */
+function badOpen(w: World, model: Model, d: Dice, actor: number): { call: OpenCall; faults: OpenFault[] } {
+  const faults: OpenFault[] = [d.pick(OPEN_FAULTS)];
+  if (d.chance(0.4)) {
+    const other = d.pick(OPEN_FAULTS.filter((f) => f !== faults[0]));
+    faults.push(DURATION_FAULTS.includes(faults[0]) || d.chance(0.4) ? other : d.pick(DURATION_FAULTS));
   }
-  if (variant === 1) return { fn: "registerModels", caller: actor, models: [] };
-  if (variant === 2) return { fn: "registerModels", caller: actor, models: Array.from({ length: 9 }, () => MENUS[0][0]) };
+  const call = faults.reduce((c, f) => applyOpenFault(w, model, d, c, f), honestOpen(w, model, d, actor));
+  return { call, faults };
+}
+
+/** Which of two faults of an open the contract refused first, around the duration check it moved (issue 12). */
+function noteOpenOrder(faults: readonly OpenFault[], outcome: Outcome): void {
+  if (outcome.ok || faults.length < 2 || !faults.some((f) => DURATION_FAULTS.includes(f))) return;
+  const later: Partial<Record<OpenFault, string>> = { budgetBound: "the budget bound", unknownProvider: "the providers", duplicate: "the providers", tSmall: "T", wallet: "the transfer" };
+  if (outcome.error === "DurationOutOfBounds") for (const f of faults) if (later[f]) note(`duration refused before ${later[f]}`);
+  if (outcome.error === "InvalidSession" && outcome.args[0] === "L and rewardScale must be positive") note("L and rewardScale refused before the duration");
+}
+
+/**
+ * Invalid models; often from a provider in an open session (re-registering is allowed then, but an
+ * invalid menu is refused and the sessions keep their versions).
+ */
+function badRegister(model: Model, d: Dice, actor: number): Call {
+  const busy = Array.from({ length: ACTORS }, (_, a) => a).filter((a) => inOpenSession(model, a));
+  const caller = busy.length > 0 && d.chance(0.5) ? d.pick(busy) : actor;
+  const variant = d.int(7);
+  if (variant <= 1) return { fn: "registerModels", caller, models: [] };
+  if (variant === 2) return { fn: "registerModels", caller, models: Array.from({ length: 9 }, () => MENUS[0][0]) };
   const models = d.pick(MENUS).map((x) => ({ ...x }));
   const i = d.int(models.length);
   if (variant === 3) models[i].score = 0n;
   else if (variant === 4) models[i].score = WAD + 1n;
   else if (variant === 5) models[i].outputTokens = 0n;
   else models[i].tokenPrice = 0n;
-  return { fn: "registerModels", caller: actor, models };
+  return { fn: "registerModels", caller, models };
 }
 
 // ------------------------------------------------------------------ invariants
@@ -1499,6 +1747,7 @@ async function invariants(w: World, model: Model): Promise<void> {
   same(held, owed(model), "conservation: the market holds exactly what it owes");
   actors.forEach((a, i) => same(credits[i], model.credits[a], `credits of actor ${a}`));
   same(successes, 0n, "no reentry succeeds");
+  owedMeansPaid(model);
   model.touchedSessions.clear();
   model.touchedActors.clear();
   model.hostileActed = false;
@@ -1509,24 +1758,53 @@ async function invariants(w: World, model: Model): Promise<void> {
 }
 
 /**
+ * Owed means paid (issue 12), for every provider of every session with a plan, after every step:
+ * what it was paid for the plan's owed phases plus what the plan still reserves for it is never
+ * below what its owed queries are worth, each at L tokens of its flagship price (of the models the
+ * session opened with). Its owed queries are what the plan committed (read from the chain), less
+ * the bonus when exploitation stopped early (the spec owes the bonus only if exploitation ran to
+ * its end). This holds whatever a settlement paid, so it does not lean on the model's payment
+ * formula; the state it reads is the chain's (checkSession compares every session a step touches,
+ * fullCheck all of them). Also the reservation identity: reserved = the owed queries still to
+ * deliver at L tokens of the flagship, and spent + reserved <= budget.
+ */
+function owedMeansPaid(model: Model): void {
+  for (const s of model.sessions) {
+    if (s.phase === Phase.Exploration) continue;
+    s.stats.forEach((p, i) => {
+      const worth = ((s.stoppedEarly ? 0n : p.bonusPlanned) + p.incentivePlanned) * s.l * s.flagships[i];
+      const covered = p.paidOwed + reservedFor(s, i);
+      holds(covered >= worth, `session ${s.id} provider ${i}: paid for owed queries ${p.paidOwed} + still reserved ${reservedFor(s, i)} < their worth ${worth}`);
+    });
+    if (s.phase === Phase.Closed) continue;
+    same(s.reserved, sum(s.stats.map((_, i) => reservedFor(s, i))), `session ${s.id}: reserved = owed queries at L tokens of the flagship`);
+    holds(s.spent + s.reserved <= s.budget, `session ${s.id}: spent + reserved <= budget`);
+  }
+}
+
+/**
  * After the last step, everything against the model (every session and every provider's stats,
- * credits, open-session counts), the reservation identity, and the NatSpec invariant computed from
- * the contract's own views.
+ * credits, every version of every provider's models and the versions each session opened with,
+ * the clock), the reservation identity, and the NatSpec invariant computed from the contract's own
+ * views.
  */
 async function fullCheck(w: World, model: Model): Promise<void> {
   const actors = Array.from({ length: ACTORS }, (_, a) => a);
-  const [count, credits, busies, held] = await Promise.all([
+  const [count, credits, held, latest] = await Promise.all([
     chain.sessionCount(w),
     Promise.all(actors.map((a) => chain.credits(w, a))),
-    Promise.all(actors.map((a) => chain.openSessionsOf(w, a))),
     chain.balance(w, w.marketAddress),
+    chain.latestTimestamp(),
     ...model.sessions.map((s) => checkSession(w, s, s.stats.map((_, i) => i))),
+    ...actors.map((a) => checkVersions(w, model, a)),
+    ...model.sessions.flatMap((s) => s.menus.map(async (menu, i) => sameMenu(await chain.sessionModels(w, s.id, i), menu, `session ${s.id} provider ${i}: the models it opened with`))),
   ]);
   same(count, BigInt(model.sessions.length), "session count");
+  same(latest, model.clock, "every block came 12 s after the one before");
+  owedMeansPaid(model);
   let owedByViews = 0n;
   for (const s of model.sessions) {
-    const prices = s.providers.map((a) => flagship(model, a));
-    const owedQueries = sum(s.stats.map((p, i) => (p.bonusDue + p.incentiveDue) * s.l * prices[i]));
+    const owedQueries = sum(s.stats.map((_, i) => reservedFor(s, i)));
     if (s.phase === Phase.Closed) {
       same(s.reserved + owedQueries + sum(s.stats.map((p) => p.earned)), 0n, `closed session ${s.id} keeps nothing`);
       continue;
@@ -1538,11 +1816,18 @@ async function fullCheck(w: World, model: Model): Promise<void> {
   }
   for (const a of actors) {
     same(credits[a], model.credits[a], `credits of actor ${a}`);
-    same(busies[a], model.openSessionsOf[a], `open sessions of actor ${a}`);
-    same(busies[a], BigInt(openSessions(model).filter((s) => s.providers.includes(a)).length), `open sessions of actor ${a}, counted`);
     owedByViews += credits[a];
   }
   same(held, owedByViews, "token balance = sum over open sessions of (budget - spent + earned) + credits, by the views");
+}
+
+/** A provider's versions: the latest number, modelsOf (the latest), and every version as it was registered. */
+async function checkVersions(w: World, model: Model, a: number): Promise<void> {
+  const versions = model.versions[a];
+  const [number, latest, ...each] = await Promise.all([chain.modelVersion(w, a), chain.modelsOf(w, a), ...versions.map((_, v) => chain.modelsAt(w, a, v + 1))]);
+  same(number, BigInt(versions.length), `actor ${a}: model versions`);
+  sameMenu(latest, latestMenu(model, a), `actor ${a}: latest models`);
+  each.forEach((x, v) => sameMenu(x, versions[v], `actor ${a}: models of version ${v + 1}`));
 }
 
 /**
@@ -1572,7 +1857,8 @@ async function deploy(): Promise<World> {
   const [admin, ...rest] = await hre.ethers.getSigners();
   const eoas = rest.slice(0, EOAS);
   const token = await new ReentrantToken__factory(admin).deploy();
-  const market = await new DelegationMarket__factory(admin).deploy(await token.getAddress());
+  const market = await new DelegationMarket__factory(admin).deploy(await token.getAddress(), MIN_DURATION, MAX_DURATION);
+  expect([await market.minDuration(), await market.maxDuration()]).to.deep.equal([MIN_DURATION, MAX_DURATION], "the deployment's duration bounds");
   const hostile = await new HostileReceiver__factory(admin).deploy();
   const [marketAddress, tokenAddress, hostileAddress] = await Promise.all([market.getAddress(), token.getAddress(), hostile.getAddress()]);
   const addresses = [...eoas.map((s) => s.address), hostileAddress];
@@ -1611,21 +1897,23 @@ async function step(w: World, model: Model, action: Action): Promise<void> {
   model.step += 1;
   const planned = plan(w, model, action);
   if ("seconds" in planned) {
-    await advance(planned.seconds);
+    await mineEmpty(model, (BigInt(planned.seconds) + BLOCK - 1n) / BLOCK);
     record("advance", { ok: true });
     return;
   }
-  record(planned.kind, await run(w, model, planned.call, planned.kind));
+  const outcome = await run(w, model, planned.call, planned.kind);
+  if (planned.faults) noteOpenOrder(planned.faults, outcome);
+  record(planned.kind, outcome);
 }
 
 describe("DelegationMarket invariants under fuzzing", function () {
   this.timeout(0);
 
-  it(`keeps the escrow conserved, credits, phases and stats as modelled, reentry refused and every balance withdrawable over ${FUZZ_RUNS} seeded sequences of ${FUZZ_STEPS} steps`, async function () {
+  it(`keeps the escrow conserved, owed queries paid at least what was reserved, each session on the models it opened with, credits, phases and stats as modelled, reentry refused and every balance withdrawable over ${FUZZ_RUNS} seeded sequences of ${FUZZ_STEPS} steps`, async function () {
     const started = Date.now();
     const stats = await fuzz<World, Model, Action>({
       deploy,
-      model: (w) => ({ ...freshModel(), armed: w.withdrawData }),
+      model: async (w) => ({ ...freshModel(await chain.latestTimestamp()), armed: w.withdrawData }),
       action: actionArbitrary,
       step,
       invariants,
@@ -1646,6 +1934,7 @@ describe("DelegationMarket invariants under fuzzing", function () {
       // The generator must not degenerate: every honest action went through, every malicious kind was refused.
       for (const kind of HONEST) expect(coverage.kinds.get(kind)?.ok ?? 0, `${kind} succeeded at least once`).to.be.greaterThan(0);
       for (const kind of MALICIOUS) expect(coverage.kinds.get(kind)?.reverted ?? 0, `${kind} was refused at least once`).to.be.greaterThan(0);
+      for (const kind of HARMLESS) expect(coverage.kinds.get(kind)?.ok ?? 0, `${kind} went through (harmlessly) at least once`).to.be.greaterThan(0);
       // Every way the market can refuse was exercised.
       for (const error of [
         "UnknownSession",
@@ -1661,8 +1950,8 @@ describe("DelegationMarket invariants under fuzzing", function () {
         "SessionOpen",
         "NotProvider",
         "NothingToWithdraw",
-        "ProviderBusy",
         "InvalidModels",
+        "DurationOutOfBounds",
         "InvalidSession",
         "UnknownProvider",
         "ERC20InsufficientBalance",
@@ -1693,6 +1982,31 @@ describe("DelegationMarket invariants under fuzzing", function () {
         "plan with a zero average reward (ln floored)",
         "plan with a zero average token count (ln floored)",
         "plan with a zero min ratio (delta1's ln floored)",
+        // versioned models (issue 12): providers change terms mid-session, sessions keep theirs
+        "new provider registered",
+        "provider re-registered mid-session",
+        "provider raised its flagship price mid-session",
+        "settled at the models a session opened with, older than the latest",
+        "closed at the models it opened with, older than the latest",
+        "a later version's model refused",
+        // owed means paid
+        "owed queries in Bonus paid the reservation over a lower bill",
+        "owed queries in Incentive paid the reservation over a lower bill",
+        "queries in Bonus billed above the reservation",
+        "queries in Incentive billed above the reservation",
+        "zero-token settlement in Bonus paid the reservation",
+        "zero-token settlement in Incentive paid the reservation",
+        // duration bounds, the order of openSession's checks, deadlines in 12-second blocks
+        "opened at the shortest duration",
+        "opened at the longest duration",
+        "duration refused before the budget bound",
+        "duration refused before the providers",
+        "duration refused before T",
+        "duration refused before the transfer",
+        "L and rewardScale refused before the duration",
+        "close by another refused in the deadline's own block",
+        "close by another refused in the last block before the deadline",
+        "closed by another in the first block after the deadline",
       ])
         expect(coverage.events.get(event) ?? 0, `${event} happened`).to.be.greaterThan(0);
       expect(coverage.reentryAttempts).to.be.greaterThan(0n, "the hostile receiver tried to reenter");

@@ -7,8 +7,18 @@
  * resource provider (RP), solver or bystander, and the same account may hold several roles in one
  * match. Each step is honest (a valid action the state allows, so sequences get deep), malicious
  * (wrong caller, replay, out-of-window, nonexistent id, tampered MatchTerms or offer, bad amounts,
- * bad terms, an invalid pair, a wrong result count, a bond top-up to the uint96 limit), or lets
- * time pass (sometimes landing exactly on a deadline or one second past it).
+ * bad terms, bad offers, an invalid pair, a wrong result count, a bond top-up to the uint96 limit,
+ * a job posted on mediator terms that are stale, or matched after its mediator changed them),
+ * or lets time pass. Blocks come 12 seconds apart as on
+ * Ethereum (issue 12: one-second blocks hid a deposit theft); a wait sometimes lands the next
+ * block exactly on a deadline or one second past it, off the 12-second grid.
+ *
+ * The deployment has its own window bounds, a different floor and ceiling for each window, and
+ * the generators post windows at, below and above each of them; mediators state the longest job
+ * they stand behind (maxJobTime), JCs the mediator terms they agree to, and resource offers the
+ * windows and mediator price they accept. A mediator may leave at any time, also with bonds
+ * locked in open matches: each comes back to it when its match closes, as a credit, or into its
+ * free bond if it registered again meanwhile.
  *
  * The model below is an independent TypeScript account of what the market owes to whom. It
  * predicts every transaction exactly: success, or the custom error with its arguments, following
@@ -18,7 +28,8 @@
  * escrows + open match escrows and locked bonds + unclaimed shares + credits + free bonds +
  * mediator earnings, the NatSpec invariant of JobMarket), and the chain agrees with the model on
  * every account and object the step touched (credits, wallet balances, mediator records, offer
- * flags, match state/deadline/verdict/claimed bits/terms hash/result). The hostile contract's
+ * flags, match state/deadline/verdict/claimed bits/result, read under the match's full terms, and
+ * the other terms and ids that must not find it). The hostile contract's
  * reentries must all fail with the reentrancy guard's error. At the end of every sequence the whole
  * state is compared, then everything is drained through the permissionless exits (expire, timeout,
  * claim, exit, withdraw): every call must succeed, every actor must receive exactly what the model
@@ -36,9 +47,10 @@ import { AbiCoder, ContractTransactionResponse, Interface, ZeroAddress, ZeroHash
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { HostileReceiver__factory, JobMarket__factory, ReentrantToken__factory } from "../../typechain-types";
 import type { HostileReceiver, JobMarket, ReentrantToken } from "../../typechain-types";
-import type { JobOffer, JobRequest, MatchTerms, MediatorTerms, ResourceOffer } from "../../sdk/src/chain/jobs";
+import type { JobOffer, JobRequest, MatchTerms, MediatorTerms, ResourceOffer, WindowBounds } from "../../sdk/src/chain/jobs";
 import { MatchState, Verdict } from "../../sdk/src/chain/jobs";
-import { seededRandom } from "../helpers";
+import { revertData } from "../../sdk/src/chain/revert";
+import { BLOCK_TIME, seededRandom } from "../helpers";
 import { FUZZ_RUNS, FUZZ_SEED, FUZZ_STEPS, GENERATOR_CHECKS, Outcome, attempt, expectOutcome, fuzz, rawCall, rawTransaction } from "./harness";
 
 // ------------------------------------------------------------------ constants
@@ -48,11 +60,40 @@ const U96 = 2n ** 96n - 1n;
 const MAX_N = 64;
 const MAX_RATE = 1000n * WAD;
 const MAX_TRUSTED = 16;
+const U32 = 2 ** 32 - 1;
+const HOUR = 3600;
+const DAY = 24 * HOUR;
+/** Seconds from one block to the next: the suite mines every block 12 s after the one before. */
+const BLOCK = BigInt(BLOCK_TIME);
+/**
+ * The deployment's window bounds, explicit and different for each window (deployAgora's defaults
+ * are a minute and a week for all three), so that a window checked against another's floor or
+ * ceiling would show.
+ */
+const BOUNDS: WindowBounds = {
+  minResultTime: 120,
+  maxResultTime: 3 * DAY,
+  minReactionTime: 60,
+  maxReactionTime: DAY,
+  minMediationTime: 90,
+  maxMediationTime: 2 * DAY,
+};
+/** IJobMarket.Window, and each window's floor and ceiling. */
+const WINDOWS = ["Result", "Reaction", "Mediation"] as const;
+const WINDOW_BOUNDS: [number, number][] = [
+  [BOUNDS.minResultTime, BOUNDS.maxResultTime],
+  [BOUNDS.minReactionTime, BOUNDS.maxReactionTime],
+  [BOUNDS.minMediationTime, BOUNDS.maxMediationTime],
+];
+/** The shortest job the windows allow, without its mediation window. */
+const SHORTEST_WINDOWS = BOUNDS.minResultTime + BOUNDS.minReactionTime;
+/** IJobMarket.OfferLimit. */
+const OFFER_LIMITS = ["MinResultTime", "MaxReactionTime", "MaxMediationTime", "MaxMediatorPrice"] as const;
 const T = (n: number) => BigInt(n) * WAD;
 const START = T(1_000_000); // every actor's initial wallet
 const GAS = { gasLimit: 5_000_000 };
 const RESULTS = [id("honest result"), id("other result")];
-const TERMS_TYPE =
+const MATCH_TERMS_TYPE =
   "tuple(uint256 jobId,uint256 offerId,address jc,address rp,address mediator,uint96 price,uint96 deposit,uint96 ndDeposit,uint96 bond,uint16 n,uint32 reactionTime,uint32 mediationTime)";
 
 /** Functions whose token transfers can reach the hostile actor; all are `nonReentrant`, so it arms only with these. */
@@ -74,6 +115,7 @@ const ALL_FUNCTIONS = [
   "updateMediator",
   "addMediatorBond",
   "exitMediator",
+  "withdrawMediatorBond",
   "withdrawMediatorEarnings",
   "postJobOffer",
   "cancelJobOffer",
@@ -105,16 +147,21 @@ const MALICIOUS = [
   "badMatch",
   "wrongResultCount",
   "bondToMax",
+  "staleTerms",
 ] as const;
 type Malicious = (typeof MALICIOUS)[number];
 
-/** Every custom error the market can raise in these flows (ZeroAddress is constructor-only). */
+/** Every custom error the market can raise in these flows (ZeroAddress and InvalidWindowBounds are constructor-only). */
 const EXPECTED_ERRORS = [
   "InvalidMediatorTerms",
   "MediatorAlreadyRegistered",
   "UnknownMediator",
-  "MediatorBusy",
   "MediatorUnavailable",
+  "InsufficientFreeBond",
+  "WindowOutOfBounds",
+  "MediatorTermsChanged",
+  "JobTooLongForMediator",
+  "OfferLimitExceeded",
   "ZeroAmount",
   "AmountTooLarge",
   "InvalidOffer",
@@ -138,6 +185,37 @@ const EXPECTED_ERRORS = [
   "NothingToWithdraw",
   "TooManyTrustedMediators",
   "ERC20InsufficientBalance",
+];
+
+/**
+ * The refusals that one error name covers several of, each of which the generator must reach: every
+ * window below its floor and above its ceiling, every resource offer limit, every reason.
+ */
+const EXPECTED_DETAILS = [
+  ...WINDOWS.flatMap((w) => [`WindowOutOfBounds ${w} below`, `WindowOutOfBounds ${w} above`]),
+  ...OFFER_LIMITS.map((l) => `OfferLimitExceeded ${l}`),
+  "InvalidMediatorTerms: n must be at least 1",
+  "InvalidMediatorTerms: n must be at most 64",
+  "InvalidMediatorTerms: PR * n must be at least 1",
+  "InvalidMediatorTerms: NDPR * n must be at least 1",
+  "InvalidMediatorTerms: PR and NDPR must be at most 1000",
+  "InvalidMediatorTerms: max job time is shorter than the shortest job",
+  "InvalidOffer: price is zero",
+  "InvalidOffer: expiry is not in the future",
+  "ZeroAmount: addMediatorBond",
+  "ZeroAmount: withdrawMediatorBond",
+  "MediatorTermsChanged: postJobOffer", // the JC's terms are stale
+  "MediatorTermsChanged: postMatch", // the mediator changed its terms after the job was offered
+];
+
+/** Values exactly at a bound that the contract must accept (an off-by-one there shows as a wrong outcome). */
+const EXPECTED_BOUNDARIES = [
+  ...WINDOWS.flatMap((w) => [`${w} window at its floor`, `${w} window at its ceiling`]),
+  "job exactly as long as the mediator's longest",
+  "mediator's longest job exactly the shortest job",
+  ...OFFER_LIMITS.map((l) => `match exactly at the offer's ${l}`),
+  "whole free bond withdrawn",
+  "offer expiring one second after its block",
 ];
 
 // ------------------------------------------------------------------ world
@@ -166,15 +244,21 @@ interface World {
   initialMediators: Map<string, { terms: MediatorTerms; bond: bigint }>;
 }
 
-const MED0: MediatorTerms = { pr: WAD / 2n, ndpr: WAD, jcPrice: T(2), rpPrice: T(3), bond: T(50), n: 3, mediationTime: 600 };
-const MED1: MediatorTerms = { pr: WAD, ndpr: WAD / 2n, jcPrice: 0n, rpPrice: T(1), bond: T(20), n: 2, mediationTime: 300 };
+// A stands behind any job the windows allow (exactly the longest), B only behind short ones.
+const MED0: MediatorTerms = { pr: WAD / 2n, ndpr: WAD, jcPrice: T(2), rpPrice: T(3), bond: T(50), n: 3, mediationTime: 600, maxJobTime: BOUNDS.maxResultTime + BOUNDS.maxReactionTime + 600 };
+const MED1: MediatorTerms = { pr: WAD, ndpr: WAD / 2n, jcPrice: 0n, rpPrice: T(1), bond: T(20), n: 2, mediationTime: 300, maxJobTime: SHORTEST_WINDOWS + 300 + 900 };
 
 async function deploy(): Promise<World> {
   const signers = await hre.ethers.getSigners();
   const driver = signers[0];
   const eoas = signers.slice(1, 6);
   const token = await new ReentrantToken__factory(driver).deploy();
-  const market = await new JobMarket__factory(driver).deploy(await token.getAddress());
+  const market = await new JobMarket__factory(driver).deploy(await token.getAddress(), BOUNDS);
+  const bounds = await market.windowBounds();
+  expect(
+    [bounds.minResultTime, bounds.maxResultTime, bounds.minReactionTime, bounds.maxReactionTime, bounds.minMediationTime, bounds.maxMediationTime].map(Number),
+    "the deployment's window bounds",
+  ).to.deep.equal(WINDOW_BOUNDS.flat());
   const hostile = await new HostileReceiver__factory(driver).deploy();
   const marketAddress = await market.getAddress();
   const hostileAddress = await hostile.getAddress();
@@ -221,6 +305,9 @@ async function deploy(): Promise<World> {
 
 // ------------------------------------------------------------------ model
 
+/** A job request as the contract takes it: the JC always states the mediator terms it agrees to. */
+type Request = JobRequest & { terms: MediatorTerms };
+
 interface MedM {
   active: boolean;
   terms: MediatorTerms;
@@ -238,6 +325,8 @@ interface OfferM {
 }
 interface MatchM {
   terms: MatchTerms;
+  key: string; // keccak256(abi.encode(matchId, terms)): where the contract keeps the match
+  exitedWhileOpen: boolean; // its mediator left (exitMediator) while it was open
   state: MatchState;
   verdict: Verdict;
   deadline: bigint;
@@ -255,6 +344,8 @@ class Model {
   jobs = new Map<bigint, JobM>();
   offers = new Map<bigint, OfferM>();
   matches = new Map<bigint, MatchM>();
+  matchKeys = new Map<string, bigint>(); // the contract's storage: a match is found only under its key
+  pastTerms = new Map<string, MediatorTerms[]>(); // terms each mediator had before its current ones
   nJobs = 0n;
   nOffers = 0n;
   nMatches = 0n;
@@ -363,7 +454,16 @@ function payouts(t: MatchTerms, v: Verdict): { jc: bigint; rp: bigint; med: bigi
 }
 
 function sameTerms(a: MediatorTerms, b: MediatorTerms): boolean {
-  return a.pr === b.pr && a.ndpr === b.ndpr && a.jcPrice === b.jcPrice && a.rpPrice === b.rpPrice && a.bond === b.bond && a.n === b.n && a.mediationTime === b.mediationTime;
+  return (
+    a.pr === b.pr &&
+    a.ndpr === b.ndpr &&
+    a.jcPrice === b.jcPrice &&
+    a.rpPrice === b.rpPrice &&
+    a.bond === b.bond &&
+    a.n === b.n &&
+    a.mediationTime === b.mediationTime &&
+    a.maxJobTime === b.maxJobTime
+  );
 }
 function sameJob(a: JobOffer, b: JobOffer): boolean {
   return (
@@ -389,29 +489,34 @@ function sameOffer(a: ResourceOffer, b: ResourceOffer): boolean {
     a.requestedPrice === b.requestedPrice &&
     a.matchFee === b.matchFee &&
     a.deposit === b.deposit &&
+    a.minResultTime === b.minResultTime &&
+    a.maxReactionTime === b.maxReactionTime &&
+    a.maxMediationTime === b.maxMediationTime &&
+    a.maxMediatorPrice === b.maxMediatorPrice &&
     a.trustedMediators.length === b.trustedMediators.length &&
     a.trustedMediators.every((m, i) => m === b.trustedMediators[i])
   );
 }
-function sameMatchTerms(a: MatchTerms, b: MatchTerms): boolean {
-  return (
-    a.jobId === b.jobId &&
-    a.offerId === b.offerId &&
-    a.jc === b.jc &&
-    a.rp === b.rp &&
-    a.mediator === b.mediator &&
-    a.price === b.price &&
-    a.deposit === b.deposit &&
-    a.ndDeposit === b.ndDeposit &&
-    a.bond === b.bond &&
-    a.n === b.n &&
-    a.reactionTime === b.reactionTime &&
-    a.mediationTime === b.mediationTime
-  );
+/** Where the contract keeps a match: under the full 32-byte hash of its id and terms. */
+function matchKey(matchId: bigint, t: MatchTerms): string {
+  return keccak256(AbiCoder.defaultAbiCoder().encode(["uint256", MATCH_TERMS_TYPE], [matchId, t]));
 }
-function termsHash(t: MatchTerms): string {
-  return keccak256(AbiCoder.defaultAbiCoder().encode([TERMS_TYPE], [t])).slice(0, 42);
-}
+
+/** Terms of a match nobody posted. */
+const unpostedTerms = (w: World): MatchTerms => ({
+  jobId: 1n,
+  offerId: 1n,
+  jc: w.actors[0].address,
+  rp: w.actors[1].address,
+  mediator: w.actors[0].address,
+  price: T(1),
+  deposit: T(2),
+  ndDeposit: T(3),
+  bond: 0n,
+  n: 1,
+  reactionTime: 60,
+  mediationTime: 90,
+});
 
 // ------------------------------------------------------------------ predictions
 
@@ -423,6 +528,13 @@ interface Pred {
 const err = (error: string, ...args: unknown[]): Pred => ({ expect: { error, args }, apply: () => {} });
 const ok = (apply: () => void): Pred => ({ expect: true, apply });
 
+/** `_checkWindow`: the window is within the deployment's floor and ceiling. */
+function windowError(window: 0 | 1 | 2, seconds: number): Pred | undefined {
+  const [min, max] = WINDOW_BOUNDS[window];
+  if (seconds < min || seconds > max) return err("WindowOutOfBounds", window, seconds, min, max);
+  return undefined;
+}
+
 function termsError(terms: MediatorTerms): Pred | undefined {
   const n = BigInt(terms.n);
   if (terms.n === 0) return err("InvalidMediatorTerms", "n must be at least 1");
@@ -430,8 +542,15 @@ function termsError(terms: MediatorTerms): Pred | undefined {
   if (terms.pr * n < WAD) return err("InvalidMediatorTerms", "PR * n must be at least 1");
   if (terms.ndpr * n < WAD) return err("InvalidMediatorTerms", "NDPR * n must be at least 1");
   if (terms.pr > MAX_RATE || terms.ndpr > MAX_RATE) return err("InvalidMediatorTerms", "PR and NDPR must be at most 1000");
-  if (terms.mediationTime === 0) return err("InvalidMediatorTerms", "mediation time must be positive");
+  const window = windowError(2, terms.mediationTime);
+  if (window) return window;
+  if (SHORTEST_WINDOWS + terms.mediationTime > terms.maxJobTime) return err("InvalidMediatorTerms", "max job time is shorter than the shortest job");
   return undefined;
+}
+
+/** The mediator's terms are replaced: the old ones are what a JC that read them before still holds. */
+function replaceTerms(m: Model, c: string, old: MediatorTerms | undefined): void {
+  if (old) m.pastTerms.set(c, [...(m.pastTerms.get(c) ?? []), old]);
 }
 
 function pullCheck(m: Model, c: string, amount: bigint): Pred | undefined {
@@ -450,6 +569,7 @@ function pRegister(m: Model, c: string, terms: MediatorTerms, bond: bigint): Pre
     pullCheck(m, c, bond) ??
     ok(() => {
       m.touchedMeds.add(c);
+      replaceTerms(m, c, rec?.terms);
       m.meds.set(c, { active: true, terms: { ...terms }, free: free + bond, open: rec?.open ?? 0, earnings: rec?.earnings ?? 0n });
       m.pull(c, bond);
     })
@@ -459,7 +579,13 @@ function pRegister(m: Model, c: string, terms: MediatorTerms, bond: bigint): Pre
 function pUpdate(m: Model, c: string, terms: MediatorTerms): Pred {
   const rec = m.med(c);
   if (!rec?.active) return err("UnknownMediator", c);
-  return termsError(terms) ?? ok(() => (m.touchMed(c)!.terms = { ...terms }));
+  return (
+    termsError(terms) ??
+    ok(() => {
+      replaceTerms(m, c, rec.terms);
+      m.touchMed(c)!.terms = { ...terms };
+    })
+  );
 }
 
 function pAddBond(m: Model, c: string, amount: bigint): Pred {
@@ -476,16 +602,28 @@ function pAddBond(m: Model, c: string, amount: bigint): Pred {
   );
 }
 
+/** At any time: the free bond and earnings are credited now, each locked bond when its match closes (`close`). */
 function pExit(m: Model, c: string): Pred {
   const rec = m.med(c);
   if (!rec?.active) return err("UnknownMediator", c);
-  if (rec.open !== 0) return err("MediatorBusy", c, rec.open);
   return ok(() => {
     m.touchMed(c);
     if (rec.free + rec.earnings > 0n) m.credit(c, rec.free + rec.earnings);
     rec.free = 0n;
     rec.earnings = 0n;
     rec.active = false;
+    for (const mm of m.matches.values()) if (mm.terms.mediator === c && mm.state !== MatchState.Closed) mm.exitedWhileOpen = true;
+    if (m.phase === "step" && rec.open > 0) exits.whileBusy += 1;
+  });
+}
+
+function pWithdrawBond(m: Model, c: string, amount: bigint): Pred {
+  if (amount === 0n) return err("ZeroAmount");
+  const free = m.med(c)?.free ?? 0n;
+  if (amount > free) return err("InsufficientFreeBond", c, free, amount);
+  return ok(() => {
+    m.touchMed(c)!.free -= amount;
+    m.credit(c, amount);
   });
 }
 
@@ -499,12 +637,16 @@ function pWithdrawEarnings(m: Model, c: string): Pred {
   });
 }
 
-function pPostJob(m: Model, c: string, req: JobRequest, t: bigint): Pred {
+function pPostJob(m: Model, c: string, req: Request, t: bigint): Pred {
   if (req.price === 0n) return err("InvalidOffer", "price is zero");
   if (req.expiry <= t) return err("InvalidOffer", "expiry is not in the future");
-  if (req.resultTime === 0 || req.reactionTime === 0) return err("InvalidOffer", "result and reaction times must be positive");
+  const window = windowError(0, req.resultTime) ?? windowError(1, req.reactionTime);
+  if (window) return window;
   const rec = m.med(req.mediator);
   if (!rec?.active) return err("UnknownMediator", req.mediator);
+  if (!sameTerms(req.terms, rec.terms)) return err("MediatorTermsChanged", req.mediator);
+  const jobTime = req.resultTime + req.reactionTime + rec.terms.mediationTime;
+  if (jobTime > rec.terms.maxJobTime) return err("JobTooLongForMediator", req.mediator, jobTime, rec.terms.maxJobTime);
   const offer: JobOffer = { jc: c, ...req, terms: { ...rec.terms } };
   const { d, nd } = deposits(req.price, rec.terms);
   if (d > U96) return err("AmountTooLarge", d, U96);
@@ -584,8 +726,15 @@ function pMatch(m: Model, c: string, jobId: bigint, job: JobOffer, offerId: bigi
   if (job.instructions > offer.instructionCapacity || job.bandwidth > offer.bandwidthCapacity) {
     return err("CapacityExceeded", job.instructions, offer.instructionCapacity, job.bandwidth, offer.bandwidthCapacity);
   }
+  // The RP's consent, in the contract's order (IJobMarket.OfferLimit).
+  if (job.resultTime < offer.minResultTime) return err("OfferLimitExceeded", offerId, 0, job.resultTime, offer.minResultTime);
+  if (job.reactionTime > offer.maxReactionTime) return err("OfferLimitExceeded", offerId, 1, job.reactionTime, offer.maxReactionTime);
+  if (job.terms.mediationTime > offer.maxMediationTime) return err("OfferLimitExceeded", offerId, 2, job.terms.mediationTime, offer.maxMediationTime);
+  if (job.terms.rpPrice > offer.maxMediatorPrice) return err("OfferLimitExceeded", offerId, 3, job.terms.rpPrice, offer.maxMediatorPrice);
   const med = m.med(job.mediator);
   if (!med?.active || med.free < job.terms.bond) return err("MediatorUnavailable", job.mediator, med?.free ?? 0n, job.terms.bond);
+  // A job binds its mediator only to the terms it still offers: an update voids unmatched jobs.
+  if (!sameTerms(job.terms, med.terms)) return err("MediatorTermsChanged", job.mediator);
   const { d, nd } = deposits(job.price, job.terms);
   const need = d + job.terms.rpPrice;
   if (offer.deposit < need) return err("DepositTooLow", need, offer.deposit);
@@ -613,18 +762,23 @@ function pMatch(m: Model, c: string, jobId: bigint, job: JobOffer, offerId: bigi
       reactionTime: job.reactionTime,
       mediationTime: job.terms.mediationTime,
     };
-    m.matches.set(matchId, { terms, state: MatchState.AwaitingResult, verdict: Verdict.None, deadline: t + BigInt(job.resultTime), result: ZeroHash, claimed: 0 });
+    const key = matchKey(matchId, terms);
+    m.matches.set(matchId, { terms, key, exitedWhileOpen: false, state: MatchState.AwaitingResult, verdict: Verdict.None, deadline: t + BigInt(job.resultTime), result: ZeroHash, claimed: 0 });
+    m.matchKeys.set(key, matchId);
     m.touchedMatches.add(matchId);
     if (offer.deposit > need) m.credit(offer.rp, offer.deposit - need);
     m.pay(c, job.matchFee + offer.matchFee);
   });
 }
 
-/** `_status`: the match exists, the terms are its terms, it is in `state`. */
+/**
+ * `_status`: a match is stored under the hash of its id and terms, so one looked up with other
+ * terms is not found; then it is a mismatch if the id was posted, unknown if not. Found, it must be in `state`.
+ */
 function status(m: Model, matchId: bigint, terms: MatchTerms, state: MatchState): { pred?: Pred; mm?: MatchM } {
-  const mm = m.matches.get(matchId);
-  if (!mm) return { pred: err("UnknownMatch", matchId) };
-  if (!sameMatchTerms(mm.terms, terms)) return { pred: err("TermsMismatch", matchId) };
+  const found = m.matchKeys.get(matchKey(matchId, terms));
+  if (found === undefined) return { pred: matchId === 0n || matchId > m.nMatches ? err("UnknownMatch", matchId) : err("TermsMismatch", matchId) };
+  const mm = m.matches.get(found)!;
   if (mm.state !== state) return { pred: err("WrongMatchState", matchId, mm.state) };
   return { mm };
 }
@@ -636,8 +790,14 @@ function close(m: Model, mm: MatchM, verdict: Verdict): void {
   mm.verdict = verdict;
   const med = m.touchMed(mm.terms.mediator)!;
   med.open -= 1;
-  if (verdict !== Verdict.MediationTimeout) {
-    // The bond comes back to the free bond; what would not fit its 96 bits is credited instead.
+  if (verdict !== Verdict.MediationTimeout && !med.active) {
+    // The mediator has left: its bond is credited to it.
+    m.credit(mm.terms.mediator, mm.terms.bond);
+    if (m.phase === "step" && mm.terms.bond > 0n) exits.bondCreditedOnClose += 1;
+  } else if (verdict !== Verdict.MediationTimeout) {
+    // The bond comes back to the free bond (also of a mediator that left and registered again
+    // while the match was open); what would not fit its 96 bits is credited instead.
+    if (m.phase === "step" && mm.exitedWhileOpen && mm.terms.bond > 0n) exits.bondBackAfterRejoin += 1;
     const free = med.free + mm.terms.bond;
     const max = 2n ** 96n - 1n;
     if (free > max) m.credit(mm.terms.mediator, free - max);
@@ -761,6 +921,7 @@ interface Plan {
   predict: (t: bigint) => Pred;
   mint?: bigint; // tokens the test gives the actor first (bondToMax)
   alsoAccept?: string; // a revert that is as correct as the predicted outcome (bondToMax)
+  first?: Plan; // a transaction of another actor in the block before (staleTerms: the mediator updates its terms)
 }
 
 type Random = () => number;
@@ -794,6 +955,15 @@ class Rng {
 
 function validTerms(r: Rng): MediatorTerms {
   const n = r.pick([1, 2, 2, 3, 3, 4, 4, r.chance(0.1) ? MAX_N : 3])!;
+  // The mediation window at its floor, at its ceiling, or in between; the longest job from exactly
+  // the shortest the windows allow to no limit at all.
+  const mediationTime = r.weighted([
+    [2, BOUNDS.minMediationTime],
+    [3, 300],
+    [3, 900],
+    [1, BOUNDS.maxMediationTime],
+  ])!;
+  const shortest = SHORTEST_WINDOWS + mediationTime;
   // PR * n and NDPR * n in {1, 1.5, 2, 3}, rounded up so that the product is at least that.
   const rate = () => {
     const [num, den] = r.pick([[1n, 1n], [3n, 2n], [2n, 1n], [3n, 1n]] as const)!;
@@ -806,22 +976,44 @@ function validTerms(r: Rng): MediatorTerms {
     rpPrice: r.pick([0n, T(1), T(3)])!,
     bond: r.pick([0n, T(10), T(20), T(50)])!,
     n,
-    mediationTime: r.pick([100, 300, 900])!,
+    mediationTime,
+    maxJobTime: r.weighted([
+      [2, shortest], // exactly the shortest job the windows allow
+      [4, shortest + r.int(300, 3000)],
+      [2, BOUNDS.maxResultTime + BOUNDS.maxReactionTime + mediationTime], // every job fits
+      [1, U32],
+    ])!,
   };
 }
 
+/** Terms that break one bound; which one is drawn first, so that each comes up as often. */
 function invalidTerms(r: Rng): MediatorTerms {
+  const kind = r.int(0, 8);
   const base = validTerms(r);
   const n = BigInt(base.n);
-  return r.pick<MediatorTerms>([
-    { ...base, n: 0 },
-    { ...base, n: MAX_N + 1 },
-    { ...base, pr: (WAD - 1n) / n },
-    { ...base, ndpr: (WAD - 1n) / n },
-    { ...base, pr: MAX_RATE + 1n },
-    { ...base, ndpr: MAX_RATE + 1n },
-    { ...base, mediationTime: 0 },
-  ])!;
+  const variants: (() => MediatorTerms)[] = [
+    () => ({ ...base, n: 0 }),
+    () => ({ ...base, n: MAX_N + 1 }),
+    () => ({ ...base, pr: (WAD - 1n) / n }),
+    () => ({ ...base, ndpr: (WAD - 1n) / n }),
+    () => ({ ...base, pr: MAX_RATE + 1n }),
+    () => ({ ...base, ndpr: MAX_RATE + 1n }),
+    () => ({ ...base, mediationTime: outOfBounds(r, 2, "below") }),
+    () => ({ ...base, mediationTime: outOfBounds(r, 2, "above") }),
+    () => ({ ...base, maxJobTime: r.chance(0.7) ? SHORTEST_WINDOWS + base.mediationTime - 1 : 0 }),
+  ];
+  return variants[kind]();
+}
+
+/** Another uint32: one more, or one less at the type's maximum. */
+function bump(x: number): number {
+  return x === U32 ? x - 1 : x + 1;
+}
+
+/** A window for `window` below its floor or above its ceiling, by one second or by far. */
+function outOfBounds(r: Rng, window: 0 | 1 | 2, side: "below" | "above" = r.pick(["below", "above"] as const)!): number {
+  const [min, max] = WINDOW_BOUNDS[window];
+  return side === "below" ? r.pick([0, min - 1])! : r.pick([max + 1, U32])!;
 }
 
 class Builder {
@@ -831,8 +1023,9 @@ class Builder {
     readonly r: Rng,
   ) {}
 
+  /** The timestamp of the next block (the one a plan made now is mined in). */
   get t(): bigint {
-    return this.m.time + 1n;
+    return this.m.time + BLOCK;
   }
   idx(address: string): number {
     return this.w.actors.findIndex((a) => a.address === address);
@@ -898,36 +1091,70 @@ class Builder {
 
   // ---------------------------------------------------------------- honest actions
 
-  jobRequest(mediator: string): JobRequest {
+  /** An expiry in the future: usually minutes away, sometimes one second after the next block. */
+  expiry(): bigint {
+    return this.r.chance(0.04) ? this.t + 1n : this.m.time + BigInt(this.r.int(200, 3000));
+  }
+
+  /**
+   * A job for `mediator` on the terms the JC read (its current ones, or `terms`): windows at their
+   * floors, ceilings or in between, within the mediator's longest job, sometimes exactly filling it.
+   */
+  jobRequest(mediator: string, terms: MediatorTerms = this.m.med(mediator)?.terms ?? validTerms(this.r)): Request {
     const r = this.r;
+    const budget = terms.maxJobTime - terms.mediationTime; // at least SHORTEST_WINDOWS for valid terms
+    const window = (window: 0 | 1, room: number): number => {
+      const [min, max] = WINDOW_BOUNDS[window];
+      const wanted = r.weighted([
+        [2, min],
+        [5, r.int(min, 900)],
+        [1.5, max],
+      ])!;
+      return Math.max(min, Math.min(wanted, max, room));
+    };
+    const resultTime = window(0, budget - BOUNDS.minReactionTime);
+    const reactionTime = r.chance(0.15) ? Math.max(BOUNDS.minReactionTime, Math.min(BOUNDS.maxReactionTime, budget - resultTime)) : window(1, budget - resultTime);
     return {
       mediator,
       specHash: id(`spec ${r.int(0, 1e9)}`),
       instructions: BigInt(r.int(1, 100)),
       bandwidth: BigInt(r.int(1, 100)),
-      expiry: this.m.time + BigInt(r.int(200, 3000)),
-      resultTime: r.int(60, 900),
-      reactionTime: r.int(60, 900),
+      expiry: this.expiry(),
+      resultTime,
+      reactionTime,
       price: T(r.int(1, 100)) + (r.chance(0.3) ? BigInt(r.int(1, 1e9)) : 0n),
       matchFee: r.chance(0.3) ? 0n : T(r.int(1, 5)),
+      terms: { ...terms },
     };
   }
 
   resourceRequest(): ResourceOffer {
     const r = this.r;
-    // Sometimes an offer that some jobs cannot match, for one reason.
-    const flaw = r.chance(0.4) ? r.pick(["trust", "capacity", "price", "deposit"] as const) : undefined;
+    // Sometimes an offer that some jobs cannot match: for one reason, or a limit it states, or
+    // both (which shows the order of the checks).
+    const flaws = new Set<string>();
+    if (r.chance(0.4)) flaws.add(r.pick(["trust", "capacity", "price", "deposit"])!);
+    if (r.chance(0.3)) flaws.add(r.pick(["minResult", "maxReaction", "maxMediation", "mediatorPrice"])!);
     const meds = this.activeMeds();
-    const trusted = flaw === "trust" ? r.shuffle(meds).slice(0, r.int(0, meds.length - 1)) : r.shuffle(meds);
+    const trusted = flaws.has("trust") ? r.shuffle(meds).slice(0, r.int(0, meds.length - 1)) : r.shuffle(meds);
     if (r.chance(0.2)) trusted.push(this.addr(this.anyActor())); // trusting a non-mediator is allowed
     return {
       rp: this.addr(this.anyActor()), // ignored: the caller is the RP
-      instructionCapacity: BigInt(flaw === "capacity" && r.chance(0.5) ? r.int(0, 50) : r.int(100, 200)),
-      bandwidthCapacity: BigInt(flaw === "capacity" ? r.int(0, 50) : r.int(100, 200)),
-      expiry: this.m.time + BigInt(r.int(200, 3000)),
-      requestedPrice: flaw === "price" ? T(r.int(50, 120)) : T(r.int(0, 10)),
+      instructionCapacity: BigInt(flaws.has("capacity") && r.chance(0.5) ? r.int(0, 50) : r.int(100, 200)),
+      bandwidthCapacity: BigInt(flaws.has("capacity") ? r.int(0, 50) : r.int(100, 200)),
+      expiry: this.expiry(),
+      requestedPrice: flaws.has("price") ? T(r.int(50, 120)) : T(r.int(0, 10)),
       matchFee: r.chance(0.3) ? 0n : T(r.int(1, 4)),
-      deposit: flaw === "deposit" ? T(r.int(0, 100)) : T(r.int(400, 1000)),
+      deposit: flaws.has("deposit") ? T(r.int(0, 100)) : T(r.int(400, 1000)),
+      // The limits the RP consents to: without a flaw every honest job fits them (some exactly:
+      // the result window's floor, the largest RP price the mediators ask).
+      minResultTime: flaws.has("minResult") ? r.int(200, 900) : r.pick([0, BOUNDS.minResultTime])!,
+      maxReactionTime: flaws.has("maxReaction") ? r.pick([BOUNDS.minReactionTime, r.int(BOUNDS.minReactionTime, 600)])! : r.pick([BOUNDS.maxReactionTime, U32])!,
+      // (A flawed longest mediation window is often exactly some mediator's: its jobs fit, longer ones do not.)
+      maxMediationTime: flaws.has("maxMediation")
+        ? (meds.length && r.chance(0.5) ? this.m.med(r.pick(meds)!)!.terms.mediationTime : r.pick([BOUNDS.minMediationTime, 300, r.int(BOUNDS.minMediationTime, 900)])!)
+        : r.pick([BOUNDS.maxMediationTime, U32, Math.max(BOUNDS.minMediationTime, ...meds.map((a) => this.m.med(a)!.terms.mediationTime))])!, // (the last: the longest its mediators take today)
+      maxMediatorPrice: flaws.has("mediatorPrice") ? r.pick([0n, T(1)])! : r.pick([T(3), U96])!,
       trustedMediators: trusted,
     };
   }
@@ -948,11 +1175,18 @@ class Builder {
     const H = "honest";
     const meds = this.activeMeds();
     const inactive = this.w.actors.map((_, i) => i).filter((i) => !m.active(this.addr(i)));
-    const idleMeds = meds.filter((a) => m.med(a)!.open === 0);
+    // Mediators that left with bonds still locked: registering again brings those bonds back to the free bond.
+    const leftBusy = inactive.filter((i) => (m.med(this.addr(i))?.open ?? 0) > 0);
+    const busyMeds = meds.filter((a) => m.med(a)!.open > 0);
+    const bonded = meds.filter((a) => m.med(a)!.free > 0n);
     const validPairs = this.pairs(true);
     const awaiting = this.matchesIn(MatchState.AwaitingResult, "before");
     const posted = this.matchesIn(MatchState.ResultPosted, "before");
-    const mediating = this.matchesIn(MatchState.Mediating, "before");
+    // A mediator that has left still rules, but less often: it may be gone (its matches then time
+    // out); the hostile one is silent half the time.
+    const mediating = this.matchesIn(MatchState.Mediating, "before").filter(([, mm]) =>
+      r.chance(!m.active(mm.terms.mediator) ? 0.2 : this.idx(mm.terms.mediator) === this.w.hostileIndex ? 0.5 : 1),
+    );
     const lateAwaiting = this.matchesIn(MatchState.AwaitingResult, "after");
     const latePosted = this.matchesIn(MatchState.ResultPosted, "after");
     const lateMediating = this.matchesIn(MatchState.Mediating, "after");
@@ -962,10 +1196,12 @@ class Builder {
     const openJobs = this.openJobs();
     const openOffers = this.openOffers();
     const expiredJobs = openJobs.filter(([, j]) => this.t > j.offer.expiry);
+    // Jobs whose mediator has changed its terms since: no match can take them, their JCs cancel them.
+    const voidedJobs = openJobs.filter(([, j]) => !sameTerms(j.offer.terms, m.med(j.offer.mediator)!.terms));
     const expiredOffers = openOffers.filter(([, o]) => this.t > o.offer.expiry);
     const choice = r.weighted<() => Plan>([
-      [inactive.length ? (meds.length ? 0.8 : 4) : 0, () => {
-        const i = r.pick(inactive)!;
+      [inactive.length ? (meds.length ? (leftBusy.length ? 3 : 0.8) : 4) : 0, () => {
+        const i = r.pick(leftBusy.length && r.chance(0.6) ? leftBusy : inactive)!;
         const terms = validTerms(r);
         const bond = r.pick([0n, T(10), T(50), T(100), T(300)])!;
         return this.plan("registerMediator", i, [terms, bond], H, () => pRegister(m, this.addr(i), terms, bond));
@@ -980,9 +1216,17 @@ class Builder {
         const amount = T(r.int(1, 200));
         return this.plan("addMediatorBond", i, [amount], H, () => pAddBond(m, this.addr(i), amount));
       }],
-      [idleMeds.length > 1 || (idleMeds.length && inactive.length) ? 0.6 : 0, () => {
-        const i = this.idx(r.pick(idleMeds)!);
+      // A mediator leaves at any time, also with jobs open (their bonds come back as they close).
+      [meds.length > 1 || (meds.length && inactive.length) ? (busyMeds.length ? 3 : 0.5) : 0, () => {
+        const i = this.idx(r.pick(busyMeds.length && r.chance(0.75) ? busyMeds : meds)!);
         return this.plan("exitMediator", i, [], H, () => pExit(m, this.addr(i)));
+      }],
+      [bonded.length ? 0.7 : 0, () => {
+        const a = r.pick(bonded)!;
+        const free = m.med(a)!.free;
+        const part = T(r.int(1, 60));
+        const amount = r.chance(0.3) || part > free ? free : part;
+        return this.plan("withdrawMediatorBond", this.idx(a), [amount], H, () => pWithdrawBond(m, a, amount));
       }],
       [earners.length ? 1.5 : 0, () => {
         const i = this.idx(r.pick(earners)!);
@@ -999,8 +1243,8 @@ class Builder {
         const req = this.resourceRequest();
         return this.plan("postResourceOffer", i, [req], H, (t) => pPostOffer(m, this.addr(i), req, t));
       }],
-      [openJobs.length ? 0.6 : 0, () => {
-        const [jobId, j] = r.pick(openJobs)!;
+      [openJobs.length ? (voidedJobs.length ? 1.5 : 0.6) : 0, () => {
+        const [jobId, j] = r.pick(voidedJobs.length && r.chance(0.7) ? voidedJobs : openJobs)!;
         const i = this.idx(j.offer.jc);
         return this.plan("cancelJobOffer", i, [jobId, j.offer], H, (t) => pCloseJob(m, this.addr(i), jobId, j.offer, t, false));
       }],
@@ -1154,18 +1398,26 @@ class Builder {
       case 1:
         return { ...o, jc: caller === o.jc ? this.addr(this.otherThan(o.jc)!) : caller };
       case 2:
-        return { ...o, terms: { ...o.terms, bond: 0n, jcPrice: o.terms.jcPrice + 1n } };
+        return this.r.chance(0.5) ? { ...o, terms: { ...o.terms, bond: 0n, jcPrice: o.terms.jcPrice + 1n } } : { ...o, terms: { ...o.terms, maxJobTime: o.terms.maxJobTime - 1 } };
       case 3:
-        return { ...o, expiry: o.expiry + 1000n };
+        return this.r.chance(0.5) ? { ...o, expiry: o.expiry + 1000n } : { ...o, resultTime: o.resultTime + 1 };
       default:
         return { ...o, specHash: id("another job") };
     }
   }
 
   tamperOffer(o: ResourceOffer, caller: string): ResourceOffer {
-    switch (this.r.int(0, 3)) {
+    switch (this.r.int(0, 4)) {
       case 0:
         return { ...o, deposit: o.deposit + 1n };
+      case 4:
+        // Looser limits than the RP stated.
+        return this.r.pick([
+          { ...o, minResultTime: bump(o.minResultTime) },
+          { ...o, maxReactionTime: bump(o.maxReactionTime) },
+          { ...o, maxMediationTime: bump(o.maxMediationTime) },
+          { ...o, maxMediatorPrice: o.maxMediatorPrice === U96 ? U96 - 1n : o.maxMediatorPrice + 1n },
+        ])!;
       case 1:
         return { ...o, rp: caller === o.rp ? this.addr(this.otherThan(o.rp)!) : caller };
       case 2:
@@ -1314,10 +1566,11 @@ class Builder {
         const options: (() => Plan | undefined)[] = [];
         const waiting = matches.filter(([, mm]) => mm.state !== MatchState.Closed);
         if (waiting.length) {
-          // Too late: the party acts one second (or more) after its deadline.
+          // Too late: the party acts one second after its deadline (or some blocks after that).
           options.push(() => {
             const [matchId, mm] = r.pick(waiting)!;
-            if (m.time < mm.deadline) m.time = mm.deadline + (r.chance(0.7) ? 0n : BigInt(r.int(1, 500)));
+            const late = mm.deadline + 1n + (r.chance(0.7) ? 0n : BLOCK * BigInt(r.int(1, 40)));
+            if (this.t <= mm.deadline) m.time = late - BLOCK;
             const party = this.idx(r.pick(this.partyOf(mm))!);
             return this.partyAction(matchId, mm, mm.terms, party, label);
           });
@@ -1326,21 +1579,13 @@ class Builder {
           if (early.length) {
             const timeoutTooSoon = () => {
               const [matchId, mm] = r.pick(early)!;
-              if (r.chance(0.5) && m.time < mm.deadline - 1n) m.time = mm.deadline - 1n; // exactly at the deadline
+              if (r.chance(0.5) && this.t < mm.deadline) m.time = mm.deadline - BLOCK; // the next block exactly at the deadline
               const fn = mm.state === MatchState.AwaitingResult ? "timeoutResult" : mm.state === MatchState.ResultPosted ? "timeoutReaction" : "timeoutMediation";
               const i = this.anyActor();
               return this.plan(fn, i, [matchId, mm.terms], label, (t) => pTimeout(m, fn, matchId, mm.terms, t));
             };
             options.push(timeoutTooSoon, timeoutTooSoon);
           }
-        }
-        const busy = this.activeMeds().filter((a) => m.med(a)!.open > 0);
-        if (busy.length) {
-          // A mediator leaving (and taking its bond) while jobs it mediates are open.
-          options.push(() => {
-            const a = r.pick(busy)!;
-            return this.plan("exitMediator", this.idx(a), [], label, () => pExit(m, a));
-          });
         }
         const jobs = this.openJobs().filter(([, j]) => this.t <= j.offer.expiry);
         if (jobs.length) {
@@ -1364,7 +1609,7 @@ class Builder {
           options.push(() => {
             const [jobId, job, offerId, offer] = r.pick(pairs)!;
             const expiry = r.chance(0.5) ? job.expiry : offer.expiry;
-            if (m.time < expiry) m.time = expiry;
+            if (this.t <= expiry) m.time = expiry + 1n - BLOCK; // the next block one second past it
             const i = this.anyActor();
             return this.plan("postMatch", i, [jobId, job, offerId, offer], label, (t) => pMatch(m, this.addr(i), jobId, job, offerId, offer, t));
           });
@@ -1376,9 +1621,7 @@ class Builder {
         const ids = [0n, m.nMatches + 1n, m.nMatches + BigInt(r.int(2, 50)), 2n ** 64n];
         const options: (() => Plan)[] = [];
         const real = r.pick(matches);
-        const someTerms: MatchTerms = real
-          ? real[1].terms
-          : { jobId: 1n, offerId: 1n, jc: this.addr(0), rp: this.addr(1), mediator: this.addr(0), price: T(1), deposit: T(2), ndDeposit: T(3), bond: 0n, n: 1, reactionTime: 60, mediationTime: 60 };
+        const someTerms: MatchTerms = real ? real[1].terms : unpostedTerms(this.w);
         options.push(() => this.anyMatchCall(r.pick(ids)!, someTerms, this.anyActor(), label));
         const jobIds = [0n, m.nJobs + 1n, m.nJobs + BigInt(r.int(2, 50))];
         const someJob = r.pick([...m.jobs.values()]);
@@ -1466,6 +1709,15 @@ class Builder {
             const req = { ...this.resourceRequest(), deposit: r.chance(0.5) ? bal + 1n : U96 };
             return this.plan("postResourceOffer", i, [req], label, (t) => pPostOffer(m, c, req, t));
           },
+          () => this.plan("withdrawMediatorBond", i, [0n], label, () => pWithdrawBond(m, c, 0n)),
+          () => {
+            // More than the free bond (an outsider's is zero): by one wei, or by the bonds locked
+            // in its open matches (which are not free), or by some tokens.
+            const free = m.med(c)?.free ?? 0n;
+            const locked = [...m.matches.values()].filter((mm) => mm.terms.mediator === c && mm.state !== MatchState.Closed).reduce((a, mm) => a + mm.terms.bond, 0n);
+            const amount = free + (r.chance(0.5) ? 1n : locked > 0n ? locked : T(5));
+            return this.plan("withdrawMediatorBond", i, [amount], label, () => pWithdrawBond(m, c, amount));
+          },
         ];
         if (meds.length) {
           options.push(() => {
@@ -1489,21 +1741,36 @@ class Builder {
         const i = this.anyActor();
         const c = this.addr(i);
         const meds = this.activeMeds();
-        if (r.chance(0.6)) {
+        // An expiry that is not in the future: exactly the next block's timestamp, or before it.
+        const past = r.chance(0.5) ? this.t : this.t - BigInt(r.int(1, 12));
+        if (r.chance(0.75)) {
           const base = this.jobRequest(r.pick(meds) ?? this.addr(this.anyActor()));
-          const req = r.pick<JobRequest>([
-            { ...base, price: 0n },
-            { ...base, expiry: m.time + (r.chance(0.5) ? 1n : 0n) },
-            { ...base, resultTime: 0 },
-            { ...base, reactionTime: 0 },
-            { ...base, mediator: this.addr(r.pick(this.w.actors.map((_, k) => k).filter((k) => !m.active(this.addr(k)))) ?? i) },
-            { ...base, mediator: ZeroAddress },
-          ])!;
+          // Windows each within the protocol's bounds whose sum exceeds the mediator's longest job
+          // by one second, when the bounds allow such a job.
+          const over = base.terms.maxJobTime - base.terms.mediationTime + 1;
+          const canBeTooLong = m.active(base.mediator) && over <= BOUNDS.maxResultTime + BOUNDS.maxReactionTime;
+          // The kind is drawn first, then only its values, so that every kind comes up as often.
+          const kinds = ["price", "expiry", "resultBelow", "resultAbove", "reactionBelow", "reactionAbove", "both", "inactive", "zero", ...(canBeTooLong ? ["tooLong", "tooLong"] : [])];
+          const kind = r.pick(kinds)!;
+          const tooLongResult = Math.min(BOUNDS.maxResultTime, over - BOUNDS.minReactionTime);
+          const variants: Record<string, () => Request> = {
+            price: () => ({ ...base, price: 0n }),
+            expiry: () => ({ ...base, expiry: past }),
+            resultBelow: () => ({ ...base, resultTime: outOfBounds(r, 0, "below") }),
+            resultAbove: () => ({ ...base, resultTime: outOfBounds(r, 0, "above") }),
+            reactionBelow: () => ({ ...base, reactionTime: outOfBounds(r, 1, "below") }),
+            reactionAbove: () => ({ ...base, reactionTime: outOfBounds(r, 1, "above") }),
+            both: () => ({ ...base, resultTime: outOfBounds(r, 0), reactionTime: outOfBounds(r, 1) }), // the result window is checked first
+            inactive: () => ({ ...base, mediator: this.addr(r.pick(this.w.actors.map((_, k) => k).filter((k) => !m.active(this.addr(k)))) ?? i) }),
+            zero: () => ({ ...base, mediator: ZeroAddress }),
+            tooLong: () => ({ ...base, resultTime: tooLongResult, reactionTime: over - tooLongResult }),
+          };
+          const req = variants[kind]();
           return this.plan("postJobOffer", i, [req], label, (t) => pPostJob(m, c, req, t));
         }
         const base = this.resourceRequest();
         const req = r.chance(0.5)
-          ? { ...base, expiry: m.time + (r.chance(0.5) ? 1n : 0n) }
+          ? { ...base, expiry: past }
           : { ...base, trustedMediators: Array.from({ length: MAX_TRUSTED + 1 }, (_, k) => this.addr(k % this.w.actors.length)) };
         return this.plan("postResourceOffer", i, [req], label, (t) => pPostOffer(m, c, req, t));
       }
@@ -1514,7 +1781,8 @@ class Builder {
         const byReason = new Map<string, [bigint, JobOffer, bigint, ResourceOffer][]>();
         for (const pair of this.pairs(false)) {
           const expected = pMatch(m, ZeroAddress, ...pair, this.t).expect;
-          const reason = expected === true ? "none" : expected.error;
+          // Each limit of a resource offer is a reason of its own.
+          const reason = expected === true ? "none" : expected.error === "OfferLimitExceeded" ? `${expected.error} ${expected.args[1]}` : expected.error;
           byReason.set(reason, [...(byReason.get(reason) ?? []), pair]);
         }
         // (Expired pairs are left to outOfWindow unless there is nothing else.)
@@ -1554,6 +1822,66 @@ class Builder {
         const plan = this.plan("addMediatorBond", this.idx(c), [amount], label, () => pAddBond(m, c, amount));
         return { ...plan, mint: amount, alsoAccept: "AmountTooLarge" };
       }
+
+      case "staleTerms": {
+        // A JC posts a job on mediator terms that are not (or no longer) the mediator's: terms it
+        // read before the mediator changed them, in an earlier step or in the block just before
+        // (the mediator updates first); another mediator's terms; its own edit of them. Or a
+        // solver matches a job whose mediator has changed its terms since it was offered.
+        const meds = this.activeMeds();
+        const a = r.pick(meds);
+        if (a === undefined) return undefined;
+        const i = this.anyActor();
+        const c = this.addr(i);
+        const current = m.med(a)!.terms;
+        const past = (m.pastTerms.get(a) ?? []).filter((t) => !sameTerms(t, current));
+        const others = meds.filter((x) => x !== a && !sameTerms(m.med(x)!.terms, current));
+        /** The mediator's update in the block before (it does nothing wrong: its label is honest). */
+        const update = (mediator: string): Plan => {
+          let terms = validTerms(r);
+          if (sameTerms(terms, m.med(mediator)!.terms)) terms = { ...terms, maxJobTime: bump(terms.maxJobTime) };
+          return this.plan("updateMediator", this.idx(mediator), [terms], "honest", () => pUpdate(m, mediator, terms));
+        };
+        const match = ([jobId, job, offerId, offer]: [bigint, JobOffer, bigint, ResourceOffer]): Plan =>
+          this.plan("postMatch", i, [jobId, job, offerId, offer], label, (t) => pMatch(m, c, jobId, job, offerId, offer, t));
+        const options: (() => Plan)[] = [
+          () => {
+            const req = this.jobRequest(a);
+            return { ...this.plan("postJobOffer", i, [req], label, (t) => pPostJob(m, c, req, t)), first: update(a) };
+          },
+          () => {
+            const req = this.jobRequest(a, { ...current, maxJobTime: bump(current.maxJobTime) });
+            return this.plan("postJobOffer", i, [req], label, (t) => pPostJob(m, c, req, t));
+          },
+        ];
+        if (past.length) {
+          const stale = () => {
+            const req = this.jobRequest(a, r.pick(past)!);
+            return this.plan("postJobOffer", i, [req], label, (t) => pPostJob(m, c, req, t));
+          };
+          options.push(stale, stale);
+        }
+        if (others.length) {
+          options.push(() => {
+            const req = this.jobRequest(a, m.med(r.pick(others)!)!.terms);
+            return this.plan("postJobOffer", i, [req], label, (t) => pPostJob(m, c, req, t));
+          });
+        }
+        const voided = this.pairs(false).filter((pair) => {
+          const expected = pMatch(m, ZeroAddress, ...pair, this.t).expect;
+          return expected !== true && expected.error === "MediatorTermsChanged";
+        });
+        if (voided.length) options.push(() => match(r.pick(voided)!));
+        const pairs = this.pairs(true);
+        if (pairs.length) {
+          const racedMatch = () => {
+            const pair = r.pick(pairs)!;
+            return { ...match(pair), first: update(pair[1].mediator) };
+          };
+          options.push(racedMatch, racedMatch);
+        }
+        return r.pick(options)!();
+      }
     }
   }
 }
@@ -1568,6 +1896,10 @@ const calls = new Map<string, Counter>(); // by function, random steps only
 const labels = new Map<string, { ok: number; rejected: number }>();
 const errorsSeen = new Map<string, number>();
 const drained = { calls: 0, sequences: 0 };
+const detailsSeen = new Map<string, number>(); // EXPECTED_DETAILS
+const boundariesSeen = new Map<string, number>(); // EXPECTED_BOUNDARIES
+/** Mediators that left with jobs open, and what became of their locked bonds as those jobs closed. */
+const exits = { whileBusy: 0, bondCreditedOnClose: 0, bondBackAfterRejoin: 0 };
 let waits = 0;
 let reentryAttempts = 0n;
 let hostileActions = 0;
@@ -1584,7 +1916,71 @@ function record(fn: string, label: string, outcome: Outcome): void {
     c.reverted.set(outcome.error, (c.reverted.get(outcome.error) ?? 0) + 1);
     l.rejected += 1;
     errorsSeen.set(outcome.error, (errorsSeen.get(outcome.error) ?? 0) + 1);
+    const detail = detailOf(fn, outcome.error, outcome.args);
+    if (detail) count(detailsSeen, detail);
   }
+}
+
+function count(map: Map<string, number>, key: string): void {
+  map.set(key, (map.get(key) ?? 0) + 1);
+}
+
+/** Which of the refusals under one error name this is (EXPECTED_DETAILS). */
+function detailOf(fn: string, error: string, args: unknown[]): string | undefined {
+  switch (error) {
+    case "WindowOutOfBounds":
+      return `${error} ${WINDOWS[Number(args[0])]} ${Number(args[1]) < Number(args[2]) ? "below" : "above"}`;
+    case "OfferLimitExceeded":
+      return `${error} ${OFFER_LIMITS[Number(args[1])]}`;
+    case "InvalidMediatorTerms":
+    case "InvalidOffer":
+      return `${error}: ${String(args[0])}`;
+    case "ZeroAmount":
+    case "MediatorTermsChanged":
+      return `${error}: ${fn}`;
+    default:
+      return undefined;
+  }
+}
+
+/** The values of a call, about to go through in the block at `t`, that sit exactly on a bound (EXPECTED_BOUNDARIES). */
+function boundariesOf(w: World, m: Model, plan: Plan, t: bigint): string[] {
+  const out: string[] = [];
+  const window = (w: 0 | 1 | 2, seconds: number) => {
+    if (seconds === WINDOW_BOUNDS[w][0]) out.push(`${WINDOWS[w]} window at its floor`);
+    if (seconds === WINDOW_BOUNDS[w][1]) out.push(`${WINDOWS[w]} window at its ceiling`);
+  };
+  switch (plan.fn) {
+    case "registerMediator":
+    case "updateMediator": {
+      const terms = plan.args[0] as MediatorTerms;
+      window(2, terms.mediationTime);
+      if (terms.maxJobTime === SHORTEST_WINDOWS + terms.mediationTime) out.push("mediator's longest job exactly the shortest job");
+      break;
+    }
+    case "postJobOffer": {
+      const req = plan.args[0] as Request;
+      window(0, req.resultTime);
+      window(1, req.reactionTime);
+      if (req.resultTime + req.reactionTime + req.terms.mediationTime === req.terms.maxJobTime) out.push("job exactly as long as the mediator's longest");
+      if (req.expiry === t + 1n) out.push("offer expiring one second after its block");
+      break;
+    }
+    case "postResourceOffer":
+      if ((plan.args[0] as ResourceOffer).expiry === t + 1n) out.push("offer expiring one second after its block");
+      break;
+    case "postMatch": {
+      const job = plan.args[1] as JobOffer;
+      const offer = plan.args[3] as ResourceOffer;
+      const at = [job.resultTime === offer.minResultTime, job.reactionTime === offer.maxReactionTime, job.terms.mediationTime === offer.maxMediationTime, job.terms.rpPrice === offer.maxMediatorPrice];
+      at.forEach((hit, k) => hit && out.push(`match exactly at the offer's ${OFFER_LIMITS[k]}`));
+      break;
+    }
+    case "withdrawMediatorBond":
+      if (plan.args[0] === m.med(w.actors[plan.actor].address)?.free) out.push("whole free bond withdrawn");
+      break;
+  }
+  return out;
 }
 
 const show = (x: unknown): string => (typeof x === "bigint" ? x.toString() : typeof x === "object" ? JSON.stringify(x, (_k, v) => (typeof v === "bigint" ? v.toString() : v)) : String(x));
@@ -1611,9 +2007,9 @@ const readMarket = (w: World, fn: string, args: unknown[] = []) => read(w.market
 const readToken = (w: World, fn: string, args: unknown[] = []) => read(w.tokenAddress, w.tokenIface, fn, args);
 const readHostile = (w: World, fn: string) => read(w.hostileAddress, w.hostileIface, fn);
 
-/** Sets the next block's timestamp to one second after the latest; returns it. */
+/** Sets the next block's timestamp to 12 seconds after the latest; returns it. */
 async function mineAt(m: Model): Promise<bigint> {
-  m.time += 1n;
+  m.time += BLOCK;
   await network.provider.send("evm_setNextBlockTimestamp", [Number(m.time)]);
   return m.time;
 }
@@ -1664,6 +2060,7 @@ async function perform(w: World, m: Model, plan: Plan): Promise<Outcome> {
   const accepted = !outcome.ok && outcome.error === plan.alsoAccept;
   if (!accepted) check(outcome, pred.expect, () => `[${plan.label}] ${plan.fn}(${plan.args.map(show).join(", ")}) by ${w.actors[plan.actor].name} at t=${t}`);
   if (outcome.ok) {
+    if (m.phase === "step") for (const tag of boundariesOf(w, m, plan, t)) count(boundariesSeen, tag);
     pred.apply();
     touchArgs(m, plan);
   }
@@ -1692,22 +2089,25 @@ async function step(w: World, m: Model, action: Action): Promise<void> {
       ...[...m.matches.values()].filter((mm) => mm.state !== MatchState.Closed).map((mm) => mm.deadline),
       ...b.openJobs().map(([, j]) => j.offer.expiry),
       ...b.openOffers().map(([, o]) => o.offer.expiry),
-    ].filter((d) => d > m.time);
+    ].filter((d) => d > m.time + BLOCK);
     const target = r.pick(deadlines);
-    if (target !== undefined && r.chance(0.6)) m.time = r.chance(0.5) ? target - 1n : target; // next block exactly at, or one second past, it
-    else m.time += BigInt(r.chance(0.6) ? r.int(1, 60) : r.int(100, 1500));
+    // The next block exactly at a deadline, or one second past it (off the 12-second grid: a
+    // deadline is a block's time plus a window of any length); or some 12-second blocks pass.
+    if (target !== undefined && r.chance(0.6)) m.time = (r.chance(0.5) ? target : target + 1n) - BLOCK;
+    else m.time += BLOCK * BigInt(r.chance(0.6) ? r.int(1, 5) : r.int(8, 125));
     return;
   }
   // If the hostile actor acts in this step, it may first be armed with a new attack, in a block of
-  // its own; that block's second is reserved before the plan is made, so that plans timed to the
+  // its own; that block's time is reserved before the plan is made, so that plans timed to the
   // second (at a deadline, one past it) stay exact.
-  const armAt = r.chance(0.3) ? (m.time += 1n) : undefined;
+  const armAt = r.chance(0.3) ? (m.time += BLOCK) : undefined;
   let plan: Plan | undefined;
   if (action.intent === "malicious") {
     // Variants are tried in random order until one applies (replays, the ones with most
     // sub-variants, more often); the two that need a rare state (an invalid pair of open offers,
     // a match under mediation) go first a third of the time.
-    const first = r.weighted(MALICIOUS.map((l): [number, Malicious] => [l === "replay" ? 2.5 : l === "outOfWindow" ? 1.5 : 1, l]))!;
+    const weight = (l: Malicious) => (l === "replay" ? 2.5 : l === "outOfWindow" || l === "badTerms" ? 1.5 : l === "badOffer" ? 2 : 1);
+    const first = r.weighted(MALICIOUS.map((l): [number, Malicious] => [weight(l), l]))!;
     const order = [first, ...r.shuffle(MALICIOUS.filter((l) => l !== first))];
     for (const rare of ["badMatch", "wrongResultCount"] as const) {
       if (r.chance(0.35)) order.unshift(rare);
@@ -1726,6 +2126,7 @@ async function step(w: World, m: Model, action: Action): Promise<void> {
     hostileActions += 1;
     if (armAt !== undefined) await arm(w, b, plan, armAt);
   }
+  if (plan.first) await perform(w, m, plan.first);
   await perform(w, m, plan);
 }
 
@@ -1753,21 +2154,51 @@ async function checkMediator(w: World, m: Model, a: string): Promise<void> {
   expect(rec.earnings, `earnings of mediator ${name}`).to.equal(med?.earnings ?? 0n);
   if (med?.active) {
     const t = rec.terms;
-    expect([t.pr, t.ndpr, t.jcPrice, t.rpPrice, t.bond, t.n, t.mediationTime].map(String), `terms of mediator ${name}`).to.deep.equal(
-      [med.terms.pr, med.terms.ndpr, med.terms.jcPrice, med.terms.rpPrice, med.terms.bond, med.terms.n, med.terms.mediationTime].map(String),
+    expect([t.pr, t.ndpr, t.jcPrice, t.rpPrice, t.bond, t.n, t.mediationTime, t.maxJobTime].map(String), `terms of mediator ${name}`).to.deep.equal(
+      [med.terms.pr, med.terms.ndpr, med.terms.jcPrice, med.terms.rpPrice, med.terms.bond, med.terms.n, med.terms.mediationTime, med.terms.maxJobTime].map(String),
     );
+    const hash = keccak256(AbiCoder.defaultAbiCoder().encode([w.marketIface.getFunction("updateMediator")!.inputs[0]], [med.terms]));
+    expect(rec.termsHash, `terms hash of mediator ${name} (what jobs and matches are checked against)`).to.equal(hash);
   }
 }
 
+/** The custom error a market view reverts with (`TermsMismatch(3)`), or undefined if it returns. */
+async function viewError(w: World, fn: string, args: unknown[]): Promise<string | undefined> {
+  try {
+    await readMarket(w, fn, args);
+    return undefined;
+  } catch (error) {
+    const data = revertData(error);
+    const parsed = data === undefined ? null : w.marketIface.parseError(data);
+    if (!parsed) throw error;
+    return `${parsed.name}(${parsed.args.join(", ")})`;
+  }
+}
+
+/**
+ * The match read under its terms agrees with the model; under terms that differ in one field (or
+ * another match's terms) it is not found: TermsMismatch, since the id was posted.
+ */
 async function checkMatch(w: World, m: Model, matchId: bigint): Promise<void> {
   const mm = m.matches.get(matchId)!;
-  const [s, result] = await readMarket(w, "matchStatus", [matchId]);
+  const [s, result] = await readMarket(w, "matchStatus", [matchId, mm.terms]);
   expect(Number(s.state), `state of match ${matchId}`).to.equal(mm.state);
   expect(Number(s.verdict), `verdict of match ${matchId}`).to.equal(mm.verdict);
   expect(s.deadline, `deadline of match ${matchId}`).to.equal(mm.deadline);
   expect(Number(s.claimed), `claimed shares of match ${matchId}`).to.equal(mm.claimed);
-  expect(s.termsHash.toLowerCase(), `terms hash of match ${matchId}`).to.equal(termsHash(mm.terms));
   expect(result, `result of match ${matchId}`).to.equal(mm.result);
+  const t = mm.terms;
+  const others: MatchTerms[] = [
+    { ...t, price: t.price + 1n },
+    { ...t, ndDeposit: t.ndDeposit ^ 1n },
+    { ...t, bond: t.bond + 1n },
+    { ...t, mediationTime: bump(t.mediationTime) },
+    { ...t, reactionTime: bump(t.reactionTime) },
+    { ...t, jc: t.rp === t.jc ? t.mediator : t.rp },
+    m.matches.get(matchId === 1n ? m.nMatches : matchId - 1n)!.terms, // the same as t when it is the only match
+  ].filter((o) => matchKey(matchId, o) !== mm.key);
+  const other = others[(m.steps + Number(matchId)) % others.length];
+  expect(await viewError(w, "matchStatus", [matchId, other]), `match ${matchId} read under other terms`).to.equal(`TermsMismatch(${matchId})`);
 }
 
 async function checkJob(w: World, m: Model, jobId: bigint): Promise<void> {
@@ -1811,6 +2242,11 @@ async function checkAll(w: World, m: Model): Promise<void> {
   for (let offerId = 0n; offerId <= m.nOffers + 1n; offerId++) await checkOffer(w, m, offerId);
   const c = await readMarket(w, "counts");
   expect([c.jobs, c.offers, c.matches], "counts").to.deep.equal([m.nJobs, m.nOffers, m.nMatches]);
+  // Ids never posted are unknown, whatever the terms (a real match's, when there is one).
+  const someTerms = m.matches.get(1n)?.terms ?? unpostedTerms(w);
+  for (const matchId of [0n, m.nMatches + 1n]) {
+    expect(await viewError(w, "matchStatus", [matchId, someTerms]), `match ${matchId}, never posted`).to.equal(`UnknownMatch(${matchId})`);
+  }
   const [supply] = await readToken(w, "totalSupply");
   expect(supply, "token supply").to.equal(m.minted);
 }
@@ -1905,6 +2341,11 @@ describe("JobMarket invariants under fuzzing", function () {
       lines.push(`  ${fn.padEnd(26)} ok ${String(c?.ok ?? 0).padStart(5)}  reverted ${reverts || "-"}`);
     }
     lines.push(`  errors: ${[...errorsSeen.entries()].sort((a, b) => a[1] - b[1]).map(([e, k]) => `${e} ${k}`).join(", ")}`);
+    lines.push(`  refusals by kind: ${[...detailsSeen.entries()].map(([d, k]) => `${d} ${k}`).join(", ")}`);
+    lines.push(`  accepted on a bound: ${[...boundariesSeen.entries()].map(([d, k]) => `${d} ${k}`).join(", ")}`);
+    lines.push(
+      `  mediator exits with jobs open ${exits.whileBusy}; their locked bonds credited on close ${exits.bondCreditedOnClose}, back to the free bond after registering again ${exits.bondBackAfterRejoin}`,
+    );
     lines.push(`  verdicts: ${[...verdictCounts.entries()].map(([v, k]) => `${v} ${k}`).join(", ")}`);
     lines.push(`  by intent: ${[...labels.entries()].map(([l, c]) => `${l} ${c.ok} ok/${c.rejected} rejected`).join("; ")}`);
     lines.push(`  waits ${waits}; hostile actions ${hostileActions}, reentry attempts ${reentryAttempts} (all refused); drains ${drained.sequences} with ${drained.calls} calls`);
@@ -1924,6 +2365,11 @@ describe("JobMarket invariants under fuzzing", function () {
       const topUps = labels.get("bondToMax");
       expect((topUps?.ok ?? 0) + (topUps?.rejected ?? 0), "bond top-ups to the uint96 limit").to.be.greaterThan(0);
       for (const error of EXPECTED_ERRORS) expect(errorsSeen.get(error) ?? 0, `reverts with ${error}`).to.be.greaterThan(0);
+      for (const detail of EXPECTED_DETAILS) expect(detailsSeen.get(detail) ?? 0, `reverts with ${detail}`).to.be.greaterThan(0);
+      for (const tag of EXPECTED_BOUNDARIES) expect(boundariesSeen.get(tag) ?? 0, `calls that went through with a ${tag}`).to.be.greaterThan(0);
+      expect(exits.whileBusy, "mediators that left with jobs open").to.be.greaterThan(0);
+      expect(exits.bondCreditedOnClose, "locked bonds credited to a mediator that left, as its match closed").to.be.greaterThan(0);
+      expect(exits.bondBackAfterRejoin, "locked bonds back in the free bond of a mediator that left and registered again").to.be.greaterThan(0);
       const honest = labels.get("honest")!;
       expect(honest.ok / (honest.ok + honest.rejected), "share of honest actions that went through").to.be.greaterThan(0.9);
       expect(reentryAttempts, "reentry attempts by the hostile actor").to.be.greaterThan(0n);

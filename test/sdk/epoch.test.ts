@@ -33,6 +33,54 @@ describe("SDK ranking: cabalDecay", () => {
     expect(cabalDecayClipped(0.5, 0.1, 10, 5)).to.deep.equal([0.5, 0.5, 0.5, 0.5, 0.5]);
   });
 
+  /** The clipped model as it was before `lag` (each step's emission from the stake of that step), written out independently. */
+  function clippedWithoutLag(prcntC: number, infRate: number, rho: number, nSteps: number): number[] {
+    const rank = (p: number) => p * Math.min(2 * p, 1) * (1 + rho * p);
+    const shares: number[] = [];
+    let stake = 1;
+    for (let step = 0; step < nSteps; step++) {
+      const rankC = rank(prcntC);
+      const rankG = rank(1 - prcntC);
+      const stakeC = stake * prcntC + (infRate * stake * rankC) / (rankC + rankG);
+      const stakeG = stake * (1 - prcntC) + (infRate * stake * rankG) / (rankC + rankG);
+      stake = stakeC + stakeG;
+      prcntC = stakeC / stake;
+      shares.push(prcntC);
+    }
+    return shares;
+  }
+
+  it("with lag 0 (the default), computes each step's emission from that step's stake, as the model without lag", () => {
+    for (const [prcntC, rho] of [[0.45, 10], [0.3, 1], [0.6, 100]]) {
+      const reference = clippedWithoutLag(prcntC, 0.1, rho, 30);
+      const lagged = cabalDecayClipped(prcntC, 0.1, rho, 30, 0);
+      expect(cabalDecayClipped(prcntC, 0.1, rho, 30)).to.deep.equal(lagged);
+      lagged.forEach((s, k) => expect(s, `share ${prcntC}, step ${k}`).to.be.closeTo(reference[k], 1e-12));
+    }
+  });
+
+  it("with lag 1, as the chain counts stake, computes each step's emission from the stake of the step before", () => {
+    const [first, second] = cabalDecayClipped(0.45, 0.1, 10, 2, 1);
+    // By hand: steps 0 and 1 both read the initial stake 0.45 / 0.55 of total 1, so each adds
+    // 0.1 * 2.2275 / (2.2275 + 3.575) to the cabal and 0.1 in all: shares (0.45 + 0.1a) / 1.1, (0.45 + 0.2a) / 1.2.
+    const a = 2.2275 / (2.2275 + 3.575);
+    expect(first).to.be.closeTo((0.45 + 0.1 * a) / 1.1, 1e-15);
+    expect(second).to.be.closeTo((0.45 + 0.2 * a) / 1.2, 1e-15);
+    // Lagging the stake slows a minority cabal's decay, but it still decays at every step.
+    const plain = cabalDecayClipped(0.45, 0.1, 10, 20);
+    const lagged = cabalDecayClipped(0.45, 0.1, 10, 20, 1);
+    expect(lagged[0]).to.equal(plain[0]);
+    lagged.slice(1).forEach((s, k) => {
+      expect(s).to.be.above(plain[k + 1]);
+      expect(s).to.be.below(lagged[k]);
+    });
+  });
+
+  it("refuses a lag that is not a whole number of steps", () => {
+    expect(() => cabalDecayClipped(0.45, 0.1, 10, 5, -1)).to.throw(RangeError, "lag must be a non-negative integer, got -1");
+    expect(() => cabalDecayClipped(0.45, 0.1, 10, 5, 0.5)).to.throw(RangeError, "lag must be a non-negative integer, got 0.5");
+  });
+
   it("falls at every step for a minority cabal and rises for a majority one", () => {
     const falling = cabalDecay(0.45, 0.1, 10, 30);
     falling.slice(1).forEach((s, k) => expect(s).to.be.lessThan(falling[k]));

@@ -1,8 +1,14 @@
 import { expect } from "chai";
+import hre from "hardhat";
 import fc from "fast-check";
+import { id as hashOf } from "ethers";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
+import { deployAgora } from "../../deploy/agora";
 import { maxWeightMatching, Candidate } from "../../sdk/src/market/matching";
 import { matchRefusal, planMatches, OpenJob, OpenResource } from "../../sdk/src/market/solver";
-import type { JobOffer, MediatorTerms, ResourceOffer } from "../../sdk/src/chain/jobs";
+import { postJobOffer, postResourceOffer, registerMediator } from "../../sdk/src/chain/jobs";
+import type { JobOffer, MediatorTerms, ResourceOffer, ResourceRequest } from "../../sdk/src/chain/jobs";
+import { BLOCK_TIME, TOKENS } from "../helpers";
 
 /** The best total weight by trying every assignment (small cases only). */
 function bruteForce(jobs: number, offers: number, candidates: Candidate[], groupOfJob: number[], capacity: number[]): bigint {
@@ -81,7 +87,7 @@ describe("SDK market: maximum-weight matching", () => {
 });
 
 describe("SDK market: the solver's plan", () => {
-  const terms: MediatorTerms = { pr: 10n ** 18n, ndpr: 10n ** 18n, jcPrice: 1n, rpPrice: 2n, bond: 10n, n: 1, mediationTime: 60 };
+  const terms: MediatorTerms = { pr: 10n ** 18n, ndpr: 10n ** 18n, jcPrice: 1n, rpPrice: 2n, bond: 10n, n: 1, mediationTime: 60, maxJobTime: 180 };
   const M = "0x00000000000000000000000000000000000000aa";
   const job = (price: bigint, overrides: Partial<JobOffer> = {}): JobOffer => ({
     jc: "0x01",
@@ -105,6 +111,11 @@ describe("SDK market: the solver's plan", () => {
     requestedPrice,
     matchFee: 0n,
     deposit: 1000n,
+    // The job's windows and mediator price exactly at the offer's limits.
+    minResultTime: 60,
+    maxReactionTime: 60,
+    maxMediationTime: 60,
+    maxMediatorPrice: 2n,
     trustedMediators: [M],
     ...overrides,
   });
@@ -119,6 +130,77 @@ describe("SDK market: the solver's plan", () => {
     expect(matchRefusal(job(50n, { bandwidth: 101n }), offer(40n), m, 500n)).to.equal("capacity exceeded");
     expect(matchRefusal(job(50n), offer(40n), { active: true, freeBond: 9n }, 500n)).to.equal("mediator unavailable");
     expect(matchRefusal(job(50n), offer(40n, { deposit: 51n }), m, 500n)).to.equal("RP deposit too low");
+    // The RP's limits, one unit past each.
+    expect(matchRefusal(job(50n, { resultTime: 59 }), offer(40n), m, 500n)).to.equal("result window shorter than the RP accepts");
+    expect(matchRefusal(job(50n, { reactionTime: 61 }), offer(40n), m, 500n)).to.equal("reaction window longer than the RP accepts");
+    expect(matchRefusal(job(50n, { terms: { ...terms, mediationTime: 61 } }), offer(40n), m, 500n)).to.equal("mediation window longer than the RP accepts");
+    expect(matchRefusal(job(50n, { terms: { ...terms, rpPrice: 3n } }), offer(40n), m, 500n)).to.equal("mediator's RP price above what the RP pays");
+  });
+
+  it("checks the RP's limits in the contract's order: after the capacity, in the order of the offer's fields, before the mediator", () => {
+    const m = { active: true, freeBond: 100n };
+    const beyondAll = job(50n, { resultTime: 59, reactionTime: 61, terms: { ...terms, mediationTime: 61, rpPrice: 3n } });
+    expect(matchRefusal({ ...beyondAll, bandwidth: 101n }, offer(40n), m, 500n)).to.equal("capacity exceeded");
+    expect(matchRefusal(beyondAll, offer(40n), { active: false, freeBond: 0n }, 500n)).to.equal("result window shorter than the RP accepts");
+    expect(matchRefusal({ ...beyondAll, resultTime: 60 }, offer(40n), m, 500n)).to.equal("reaction window longer than the RP accepts");
+    expect(matchRefusal({ ...beyondAll, resultTime: 60, reactionTime: 60 }, offer(40n), m, 500n)).to.equal("mediation window longer than the RP accepts");
+    expect(matchRefusal({ ...beyondAll, resultTime: 60, reactionTime: 60, terms: { ...beyondAll.terms, mediationTime: 60 } }, offer(40n), m, 500n)).to.equal(
+      "mediator's RP price above what the RP pays",
+    );
+    expect(matchRefusal(job(50n, { terms: { ...terms, rpPrice: 3n } }), offer(40n), { active: false, freeBond: 0n }, 500n)).to.equal("mediator's RP price above what the RP pays");
+  });
+
+  it("refuses exactly the pairs postMatch refuses for each of the RP's limits, at the limit and one unit past it", async () => {
+    const [admin, jc, rp, mediator, solver] = await hre.ethers.getSigners();
+    const { token, jobs: market } = await deployAgora(admin, { addressBookDir: false });
+    for (const s of [jc, rp, mediator]) await token.transfer(s.address, TOKENS(10_000));
+    const mediatorTerms: MediatorTerms = { pr: 10n ** 18n / 2n, ndpr: 10n ** 18n, jcPrice: TOKENS(2), rpPrice: TOKENS(3), bond: TOKENS(50), n: 3, mediationTime: 3600, maxJobTime: 86_400 };
+    await registerMediator(market, mediator, mediatorTerms, TOKENS(500));
+    const now = BigInt(await time.latest());
+    const posted = await postJobOffer(market, jc, {
+      mediator: mediator.address,
+      specHash: hashOf("a job"),
+      instructions: 1_000n,
+      bandwidth: 100n,
+      expiry: now + 86_400n,
+      resultTime: 1200,
+      reactionTime: 900,
+      price: TOKENS(10),
+      matchFee: 0n,
+    });
+    const atLimits: ResourceRequest = {
+      instructionCapacity: 1_000n,
+      bandwidthCapacity: 100n,
+      expiry: now + 86_400n,
+      requestedPrice: TOKENS(10),
+      matchFee: 0n,
+      deposit: TOKENS(100),
+      minResultTime: 1200,
+      maxReactionTime: 900,
+      maxMediationTime: 3600,
+      maxMediatorPrice: TOKENS(3),
+      trustedMediators: [mediator.address],
+    };
+    // IJobMarket.OfferLimit, the offer one unit past each limit, the job's value it meets, and the solver's reason.
+    const limits = [
+      { limit: 0, past: { minResultTime: 1201 }, value: 1200, bound: 1201, reason: "result window shorter than the RP accepts" },
+      { limit: 1, past: { maxReactionTime: 899 }, value: 900, bound: 899, reason: "reaction window longer than the RP accepts" },
+      { limit: 2, past: { maxMediationTime: 3599 }, value: 3600, bound: 3599, reason: "mediation window longer than the RP accepts" },
+      { limit: 3, past: { maxMediatorPrice: TOKENS(3) - 1n }, value: TOKENS(3), bound: TOKENS(3) - 1n, reason: "mediator's RP price above what the RP pays" },
+    ];
+    const record = await market.mediator(mediator.address);
+    const state = { active: record.active, freeBond: record.freeBond };
+    const at = BigInt(await time.latest()) + BigInt(BLOCK_TIME);
+    const accepted = await postResourceOffer(market, rp, atLimits);
+    expect(matchRefusal(posted.offer, accepted.offer, state, at)).to.equal(undefined);
+    await expect(market.connect(solver).postMatch.staticCall(posted.jobId, posted.offer, accepted.offerId, accepted.offer)).to.not.be.reverted;
+    for (const { limit, past, value, bound, reason } of limits) {
+      const resource = await postResourceOffer(market, rp, { ...atLimits, ...past });
+      expect(matchRefusal(posted.offer, resource.offer, state, at)).to.equal(reason);
+      await expect(market.connect(solver).postMatch(posted.jobId, posted.offer, resource.offerId, resource.offer))
+        .to.be.revertedWithCustomError(market, "OfferLimitExceeded")
+        .withArgs(resource.offerId, limit, value, bound);
+    }
   });
 
   it("maximizes surplus within each mediator's free bond", () => {

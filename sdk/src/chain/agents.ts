@@ -69,8 +69,8 @@ export class MarketIndex {
   }
 }
 
-async function status(market: JobMarket, matchId: bigint): Promise<{ state: MatchState; verdict: Verdict; claimed: number; resultHash: string }> {
-  const [s, result] = await market.matchStatus(matchId);
+async function status(market: JobMarket, m: KnownMatch): Promise<{ state: MatchState; verdict: Verdict; claimed: number; resultHash: string }> {
+  const [s, result] = await market.matchStatus(m.matchId, m.terms);
   return { state: Number(s.state), verdict: Number(s.verdict), claimed: Number(s.claimed), resultHash: result };
 }
 
@@ -83,7 +83,7 @@ async function collect(market: JobMarket, signer: Signer, mine: KnownMatch[], ro
   let total = 0n;
   for (const m of mine) {
     if (settled.has(m.matchId)) continue;
-    const s = await status(market, m.matchId);
+    const s = await status(market, m);
     if (s.state !== MatchState.Closed) continue;
     const bits = roleBit(m.terms);
     const shares = verdictPayouts(m.terms, s.verdict);
@@ -114,6 +114,7 @@ const bitFor = (me: string) => (t: MatchTerms) =>
 /** What a JC saw and did with one result. */
 export interface Reaction {
   matchId: bigint;
+  terms: MatchTerms;
   verified: boolean;
   /** The class of the RP's answer, as the JC's verification found it. */
   answer?: "a1" | "a2" | "junk";
@@ -148,7 +149,7 @@ export class JobCreatorBot {
     const mine = await this.index.matchesOf("jc", me);
     for (const m of mine) {
       if (this.settled.has(m.matchId)) continue;
-      const s = await status(this.market, m.matchId);
+      const s = await status(this.market, m);
       if (s.state !== MatchState.ResultPosted) continue;
       const reaction = this.react(m, s.resultHash);
       this.reactions.push(reaction);
@@ -159,13 +160,13 @@ export class JobCreatorBot {
   }
 
   private react(m: KnownMatch, posted: string): Reaction {
-    if (this.random() >= this.strategy.verifyProbability) return { matchId: m.matchId, verified: false, disputed: false };
+    if (this.random() >= this.strategy.verifyProbability) return { matchId: m.matchId, terms: m.terms, verified: false, disputed: false };
     const spec = this.specs.get(m.specHash)!;
     const classes = answerClasses(spec).map(resultHash);
     const answer = posted === classes[0] ? "a1" : posted === classes[1] ? "a2" : "junk";
     const junkWorthDisputing = disputesJunk({ n: m.terms.n, ndpr: Number(m.terms.ndDeposit) / Number(m.terms.price) / m.terms.n, price: Number(m.terms.price) / WAD, p1: spec.p1 ?? 1 });
     const disputed = answer === "a2" ? this.strategy.disputeSecondClass : answer === "junk" ? junkWorthDisputing : false;
-    return { matchId: m.matchId, verified: true, answer, disputed };
+    return { matchId: m.matchId, terms: m.terms, verified: true, answer, disputed };
   }
 }
 
@@ -195,7 +196,7 @@ export class ResourceProviderBot {
     const mine = await this.index.matchesOf("rp", me);
     for (const m of mine) {
       if (this.settled.has(m.matchId) || this.honest.has(m.matchId)) continue;
-      if ((await status(this.market, m.matchId)).state !== MatchState.AwaitingResult) continue;
+      if ((await status(this.market, m)).state !== MatchState.AwaitingResult) continue;
       const honest = this.random() < this.strategy.honesty;
       const result = honest ? runProgram(this.specs.get(m.specHash)!, this.random) : `junk:${this.random()}`;
       this.honest.set(m.matchId, honest);
@@ -224,7 +225,7 @@ export class MediatorBot {
     const mine = await this.index.matchesOf("mediator", me);
     for (const m of mine) {
       if (this.settled.has(m.matchId)) continue;
-      if ((await status(this.market, m.matchId)).state !== MatchState.Mediating) continue;
+      if ((await status(this.market, m)).state !== MatchState.Mediating) continue;
       const spec = this.specs.get(m.specHash)!;
       const hashes = Array.from({ length: m.terms.n }, () => resultHash(runProgram(spec, this.random)));
       await (await this.market.connect(this.signer).mediate(m.matchId, m.terms, hashes)).wait();

@@ -1,6 +1,7 @@
 import type { ContractRunner, Signer } from "ethers";
 import { parseEther } from "ethers";
-import { AgoraToken__factory, CollaborationRound, CollaborationRound__factory } from "../../../typechain-types";
+import { CollaborationRound, CollaborationRound__factory } from "../../../typechain-types";
+import { ensureAllowance } from "./allowance";
 import { AgoraError } from "../errors";
 import type { Contract } from "../collaboration/solve";
 import { AddressBook, contractAddress } from "./addressBook";
@@ -24,9 +25,7 @@ export function menuOf(contract: Contract, collateral: (type: number) => bigint)
 }
 
 async function approve(round: CollaborationRound, signer: Signer, amount: bigint): Promise<void> {
-  if (amount === 0n) return;
-  const token = AgoraToken__factory.connect(await round.token(), signer);
-  await (await token.approve(await round.getAddress(), amount)).wait();
+  await ensureAllowance(await round.token(), signer, await round.getAddress(), amount);
 }
 
 /** Creates a round with `items`, approving and posting the bond; returns its id. */

@@ -1,4 +1,4 @@
-import type { ContractRunner, Signer } from "ethers";
+import type { ContractRunner, Signer, TransactionReceipt } from "ethers";
 import { parseEther } from "ethers";
 import { AgoraToken__factory, DelegationMarket, DelegationMarket__factory } from "../../../typechain-types";
 import { AgoraError } from "../errors";
@@ -97,6 +97,15 @@ export interface SessionSummary {
 
 const wei = (x: bigint) => Number(x) / 1e18;
 
+/** The payment of the Settled event in a settlement's receipt. */
+function settledPayment(market: DelegationMarket, receipt: TransactionReceipt): bigint {
+  for (const log of receipt.logs) {
+    const parsed = market.interface.parseLog(log);
+    if (parsed?.name === "Settled") return parsed.args.payment as bigint;
+  }
+  throw new AgoraError("settle emitted no Settled event");
+}
+
 /**
  * Runs a whole session on chain: the user settles each block of queries with the answers its
  * providers' strategies give (the chain enforces the phases and computes the plan), then closes
@@ -127,7 +136,8 @@ export async function runDelegationSession(
     const tokens = Math.floor(action.reportedTokens) * count;
     const reward = toWei(actual.score * config.rewardScale) * BigInt(count);
     const receipt = await (await u.settle(id, i, count, tokens, reward, action.reportedModel)).wait();
-    const payment = BigInt(Math.min(tokens, count * config.L)) * toWei(p.models[action.reportedModel].tokenPrice);
+    // What the chain paid (owed queries pay at least their reservation), not a recomputation.
+    const payment = settledPayment(market, receipt!);
     delegations[i] += count;
     paid[i] += payment;
     userUtility += wei(reward - payment);

@@ -1,5 +1,6 @@
 import type { ContractRunner, Signer, EventLog, Log } from "ethers";
-import { AgoraToken__factory, JobMarket, JobMarket__factory } from "../../../typechain-types";
+import { JobMarket, JobMarket__factory } from "../../../typechain-types";
+import { ensureAllowance } from "./allowance";
 import { AgoraError } from "../errors";
 import { AddressBook, contractAddress } from "./addressBook";
 
@@ -12,6 +13,8 @@ export interface MediatorTerms {
   bond: bigint;
   n: number;
   mediationTime: number;
+  /** The longest a match may lock the mediator's bond: resultTime + reactionTime + mediationTime. */
+  maxJobTime: number;
 }
 
 /** A job offer as the chain committed it (IJobMarket.JobOffer). */
@@ -29,10 +32,14 @@ export interface JobOffer {
   terms: MediatorTerms;
 }
 
-/** What a job creator chooses (JobMarket.JobRequest); the chain adds its address and the mediator's terms. */
-export type JobRequest = Omit<JobOffer, "jc" | "terms">;
+/**
+ * What a job creator chooses (JobMarket.JobRequest); the chain adds its address. `terms` are the
+ * mediator's terms the JC agrees to (the chain refuses the job if they changed); `postJobOffer`
+ * reads the current ones when they are left out.
+ */
+export type JobRequest = Omit<JobOffer, "jc" | "terms"> & { terms?: MediatorTerms };
 
-/** A resource offer (IJobMarket.ResourceOffer). */
+/** A resource offer (IJobMarket.ResourceOffer): its limits are what the RP consents to. */
 export interface ResourceOffer {
   rp: string;
   instructionCapacity: bigint;
@@ -41,7 +48,25 @@ export interface ResourceOffer {
   requestedPrice: bigint;
   matchFee: bigint;
   deposit: bigint;
+  /** The shortest result window the RP accepts (seconds). */
+  minResultTime: number;
+  /** The longest reaction window the RP lets the JC take (seconds). */
+  maxReactionTime: number;
+  /** The longest mediation window the RP accepts (seconds). */
+  maxMediationTime: number;
+  /** The most availability price (rpPrice) the RP pays a mediator. */
+  maxMediatorPrice: bigint;
   trustedMediators: string[];
+}
+
+/** The protocol's floor and ceiling of each window (JobMarket.windowBounds), seconds. */
+export interface WindowBounds {
+  minResultTime: number;
+  maxResultTime: number;
+  minReactionTime: number;
+  maxReactionTime: number;
+  minMediationTime: number;
+  maxMediationTime: number;
 }
 
 export type ResourceRequest = Omit<ResourceOffer, "rp">;
@@ -147,6 +172,7 @@ export function toTerms(t: Tuple): MediatorTerms {
     bond: t.bond as bigint,
     n: Number(t.n),
     mediationTime: Number(t.mediationTime),
+    maxJobTime: Number(t.maxJobTime),
   };
 }
 
@@ -175,7 +201,24 @@ export function toResourceOffer(t: Tuple): ResourceOffer {
     requestedPrice: t.requestedPrice as bigint,
     matchFee: t.matchFee as bigint,
     deposit: t.deposit as bigint,
+    minResultTime: Number(t.minResultTime),
+    maxReactionTime: Number(t.maxReactionTime),
+    maxMediationTime: Number(t.maxMediationTime),
+    maxMediatorPrice: t.maxMediatorPrice as bigint,
     trustedMediators: [...(t.trustedMediators as string[])],
+  };
+}
+
+/** The market's window bounds. */
+export async function windowBounds(market: JobMarket): Promise<WindowBounds> {
+  const b = await market.windowBounds();
+  return {
+    minResultTime: Number(b.minResultTime),
+    maxResultTime: Number(b.maxResultTime),
+    minReactionTime: Number(b.minReactionTime),
+    maxReactionTime: Number(b.maxReactionTime),
+    minMediationTime: Number(b.minMediationTime),
+    maxMediationTime: Number(b.maxMediationTime),
   };
 }
 
@@ -209,11 +252,7 @@ function eventArgs(market: JobMarket, logs: readonly (Log | EventLog)[], name: s
 }
 
 async function approve(market: JobMarket, signer: Signer, amount: bigint): Promise<void> {
-  if (amount === 0n) return;
-  const token = AgoraToken__factory.connect(await market.token(), signer);
-  const owner = await signer.getAddress();
-  const spender = await market.getAddress();
-  if ((await token.allowance(owner, spender)) < amount) await (await token.approve(spender, amount)).wait();
+  await ensureAllowance(await market.token(), signer, await market.getAddress(), amount);
 }
 
 // ------------------------------------------------------------------ mediators
@@ -233,11 +272,14 @@ export async function mediatorTerms(market: JobMarket, mediator: string): Promis
 
 // ------------------------------------------------------------------ offers
 
-/** Posts a job offer, approving exactly its escrow; returns its id and the offer as committed. */
+/**
+ * Posts a job offer, approving exactly its escrow; returns its id and the offer as committed. The
+ * JC agrees to `request.terms`, or to the mediator's terms as read now.
+ */
 export async function postJobOffer(market: JobMarket, jc: Signer, request: JobRequest): Promise<{ jobId: bigint; offer: JobOffer }> {
-  const terms = await mediatorTerms(market, request.mediator);
+  const terms = request.terms ?? (await mediatorTerms(market, request.mediator));
   await approve(market, jc, jobEscrow(request.price, request.matchFee, terms));
-  const receipt = await (await market.connect(jc).postJobOffer(request)).wait();
+  const receipt = await (await market.connect(jc).postJobOffer({ ...request, terms })).wait();
   const args = eventArgs(market, receipt!.logs, "JobOfferPosted");
   return { jobId: args.jobId as bigint, offer: toJobOffer(args.offer as Tuple) };
 }
@@ -296,11 +338,12 @@ export async function postMatch(
 export async function readMatch(market: JobMarket, matchId: bigint): Promise<MatchView> {
   const [event] = await market.queryFilter(market.filters.MatchPosted(matchId));
   if (!event) throw new AgoraError(`no match ${matchId}`);
-  const [status, resultHash] = await market.matchStatus(matchId);
+  const terms = toMatchTerms(event.args.terms as unknown as Tuple);
+  const [status, resultHash] = await market.matchStatus(matchId, terms);
   const claimed = Number(status.claimed);
   return {
     matchId,
-    terms: toMatchTerms(event.args.terms as unknown as Tuple),
+    terms,
     solver: event.args.solver,
     state: Number(status.state) as MatchState,
     verdict: Number(status.verdict) as Verdict,

@@ -7,8 +7,11 @@ import { resultCommitment } from "../ranking/commitment";
 import { unpackRows, wordsFor } from "../ranking/weights";
 import { AddressBook, contractAddress } from "./addressBook";
 import { decodeRevert, isRevert } from "./revert";
+import { ensureAllowance } from "./allowance";
 
 const WAD = 10n ** 18n;
+const minBig = (a: bigint, b: bigint) => (a < b ? a : b);
+const ZERO32 = "0x" + "00".repeat(32);
 
 /** Epoch status as `RankingMarket.epochStatus` returns it. */
 export enum EpochStatus {
@@ -37,18 +40,68 @@ export function rankingMarket(book: AddressBook, runner: ContractRunner): Rankin
   return RankingMarket__factory.connect(contractAddress(book, "RankingMarket"), runner);
 }
 
+/**
+ * Registers `account` (by default the signer itself; otherwise the signer, a peer, sponsors it)
+ * as a peer, approving the registration burn from the signer's tokens; returns the uid.
+ */
+export async function registerPeer(market: RankingMarket, signer: Signer, account?: string): Promise<bigint> {
+  const who = account ?? (await signer.getAddress());
+  await ensureAllowance(await market.token(), signer, await market.getAddress(), await market.registrationBurn());
+  const connected = market.connect(signer);
+  const [count, max] = await Promise.all([market.peerCount(), market.maxPeers()]);
+  // In a full market the registration scans every uid for the weakest (under 2,700 gas a uid,
+  // docs/ranking.md); Hardhat's estimate of it is three times the gas used, above the 2^24
+  // per-transaction cap in the largest markets, so the limit is set from that bound instead.
+  const overrides = count >= max ? { gasLimit: minBig(2n ** 24n, 500_000n + 3_000n * max) } : {};
+  await (await (account === undefined ? connected.register(overrides) : connected.registerFor(account, overrides))).wait();
+  return market.uidOf(who);
+}
+
+/** Stakes `amount` of the signer's tokens on peer `uid`, approving them if the allowance is short. */
+export async function stakeOn(market: RankingMarket, signer: Signer, uid: bigint | number, amount: bigint): Promise<void> {
+  await ensureAllowance(await market.token(), signer, await market.getAddress(), amount);
+  await (await market.connect(signer).stake(uid, amount)).wait();
+}
+
 /** What an epoch's computation needs, read from the chain at its snapshot block. */
 export interface EpochSnapshot {
   epoch: number;
   snapshotBlock: number;
   weights: Uint16Array[];
+  /** The stake that counts in the epoch, by uid. */
   stake: bigint[];
   params: { rho: bigint; theta: number; tau: bigint };
 }
 
-/** Rows per eth_call when reading weights: keeps each call near 10M gas of storage reads. */
+/**
+ * Rows per eth_call when reading weights: keeps each call near 10M gas of storage reads (a row's
+ * words, its holder's account and state, and, once any uid was replaced, the replacement blocks of
+ * every uid, read once a call).
+ */
 function rowsPerCall(n: number): number {
-  return Math.max(1, Math.floor(10_000_000 / (wordsFor(n) * 2_200 + 1_000)));
+  const replacements = Math.ceil(n / 8) * 2_200 + n * 100;
+  return Math.max(1, Math.floor((10_000_000 - replacements) / (wordsFor(n) * 2_200 + 5_400)));
+}
+
+/** Uids per eth_call when reading the stake that counts: each reads a few checkpoint slots. */
+const STAKES_PER_CALL = 512;
+
+/**
+ * Calls `read` over [0, n) in pages of `size`, halving a page whose call runs out of gas (a view's
+ * cost depends on the state: checkpoints, rows written before a replacement), down to one item.
+ */
+async function inPages(n: number, size: number, read: (from: number, to: number) => Promise<void>): Promise<void> {
+  let step = Math.max(1, size);
+  for (let from = 0; from < n; ) {
+    const to = Math.min(n, from + step);
+    try {
+      await read(from, to);
+      from = to;
+    } catch (error) {
+      if (step === 1 || !/out of gas|gas cap|exceeds|gas required/i.test(String((error as Error).message))) throw error;
+      step = Math.ceil(step / 2);
+    }
+  }
 }
 
 /**
@@ -63,19 +116,22 @@ export async function readEpochSnapshot(market: RankingMarket, epoch: number): P
   }
   const at = { blockTag: snapshotBlock };
   const n = Number(await market.peerCount(at));
-  const [stake, parameters, tau] = await Promise.all([market.getStakes(at), market.parameters(at), market.tauAt(snapshotBlock)]);
+  const [parameters, tau] = await Promise.all([market.parameters(at), market.tauAt(snapshotBlock)]);
+  // The stake that counts (held through the whole epoch), not the stake at the snapshot (SPEC §1.2).
+  const stake: bigint[] = [];
+  await inPages(n, STAKES_PER_CALL, async (from, to) => {
+    stake.push(...(await market.getCountingStakeRange(epoch, from, to, at)));
+  });
   const weights: Uint16Array[] = [];
-  const step = rowsPerCall(n);
-  for (let from = 0; from < n; from += step) {
-    const to = Math.min(n, from + step);
+  await inPages(n, rowsPerCall(n), async (from, to) => {
     const [rowWords, words] = await market.getWeightRows(from, to, at);
     weights.push(...unpackRows(words, Number(rowWords), n));
-  }
+  });
   return {
     epoch,
     snapshotBlock,
     weights,
-    stake: [...stake],
+    stake,
     params: { rho: parameters.rho, theta: thetaFromWad(parameters.theta), tau },
   };
 }
@@ -166,14 +222,38 @@ export async function advanceValidator(
 
   const result = cache.get(epoch) ?? (await computeEpochOnChain(market, epoch));
   cache.set(epoch, result);
+  const salt = await validatorSalt(signer, market, epoch);
+
+  // A validator that committed must reveal, even once the epoch is final or it has been replaced
+  // since the snapshot, or it forfeits its own emission of the epoch (the market refuses the leaf
+  // of a commitment never revealed).
+  const registered = await market.isRegistered(me);
+  if (status === EpochStatus.Finalized || (status === EpochStatus.Revealing && !registered)) {
+    const uid = registered ? await market.uidOf(me) : await formerUidAt(market, me, epoch);
+    const [next, snapshot, commitBlocks, end] = await Promise.all([
+      nextBlock(market),
+      market.snapshotBlock(epoch),
+      market.commitBlocks(),
+      revealWindowEnd(market, epoch),
+    ]);
+    const pending =
+      uid !== undefined &&
+      next > snapshot + commitBlocks &&
+      next <= end &&
+      (await market.commitmentOf(epoch, uid)) !== ZERO32 &&
+      !(await market.hasRevealed(epoch, uid));
+    if (pending) return reveal(market, signer, epoch, result, salt, registered ? undefined : uid);
+    if (status === EpochStatus.Revealing) return { kind: "done", status, reason: "replaced since the snapshot, with no reveal owed" };
+  }
 
   if (status === EpochStatus.Finalized) {
     const [, root] = await market.epochInfo(epoch);
     if (root !== result.root) return { kind: "done", status, reason: "final root is not this validator's" };
     const bitmap = await market.claimedBitmap(epoch);
     const claimed = (uid: number) => ((bitmap[uid >> 8] >> BigInt(uid & 255)) & 1n) === 1n;
+    const forfeited = await unrevealedCommitments(market, epoch);
     const due = result.emission.flatMap((amount, uid) =>
-      amount === 0n || claimed(uid) ? [] : [{ epoch, uid, amount, proof: result.proof(uid) }],
+      amount === 0n || claimed(uid) || forfeited.has(uid) ? [] : [{ epoch, uid, amount, proof: result.proof(uid) }],
     );
     if (due.length === 0) return { kind: "done", status, reason: "all emission claimed" };
     // Each validator claims its own leaf at once; the leaves left (peers that do not validate)
@@ -194,27 +274,80 @@ export async function advanceValidator(
 
   if (!(await market.isRegistered(me))) throw new ValidatorError(`${me} is not a registered peer: register and stake first`);
   const uid = await market.uidOf(me);
-  const salt = await validatorSalt(signer, market, epoch);
   if (status === EpochStatus.Committing) {
-    if ((await market.commitmentOf(epoch, uid)) !== "0x" + "00".repeat(32)) {
+    if ((await market.commitmentOf(epoch, uid)) !== ZERO32) {
       return { kind: "wait", status, reason: "committed; waiting for the reveal window" };
     }
-    const snapshotStake = await market.stakeAt(uid, await market.snapshotBlock(epoch));
-    if (snapshotStake === 0n) return { kind: "done", status, reason: `uid ${uid} had no stake at the snapshot` };
-    const commitment = resultCommitment(result.root, result.totalEmission, salt, me);
+    const votes = await voteStake(market, uid, epoch);
+    if (votes === 0n) return { kind: "done", status, reason: `uid ${uid} has no stake that counts in epoch ${epoch} (stake counts once held through a whole epoch)` };
+    const { chainId } = await signer.provider!.getNetwork();
+    const commitment = resultCommitment({ chainId, market: await market.getAddress(), epoch }, result.root, result.totalEmission, salt, me);
     const gasLimit = withMargin(await connected.commitResult.estimateGas(epoch, commitment));
     await (await connected.commitResult(epoch, commitment, { gasLimit })).wait();
     return { kind: "committed", root: result.root, totalEmission: result.totalEmission };
   }
   // Revealing
-  if ((await market.commitmentOf(epoch, uid)) === "0x" + "00".repeat(32)) {
+  if ((await market.commitmentOf(epoch, uid)) === ZERO32) {
     return { kind: "done", status, reason: "missed the commit window" };
   }
   if (await market.hasRevealed(epoch, uid)) return { kind: "wait", status, reason: "revealed; waiting for quorum" };
+  return reveal(market, signer, epoch, result, salt);
+}
+
+/**
+ * The uids that committed a result for `epoch` and have not revealed it (from the market's events):
+ * their leaves cannot be claimed while that lasts, and for good once the reveal window is over.
+ */
+export async function unrevealedCommitments(market: RankingMarket, epoch: number): Promise<Set<number>> {
+  const [committed, revealed] = await Promise.all([
+    market.queryFilter(market.filters.ResultCommitted(epoch)),
+    market.queryFilter(market.filters.ResultRevealed(epoch)),
+  ]);
+  const open = new Set(committed.map((e) => Number(e.args.uid)));
+  for (const e of revealed) open.delete(Number(e.args.uid));
+  return open;
+}
+
+/** The vote weight of `uid` in `epoch`: its stake that counts, if it held its uid at the snapshot. */
+export async function voteStake(market: RankingMarket, uid: bigint, epoch: number): Promise<bigint> {
+  const [, , , registeredBlock] = await market.peer(uid);
+  if (registeredBlock > (await market.snapshotBlock(epoch))) return 0n;
+  return market.countingStakeOf(uid, epoch);
+}
+
+/**
+ * The uid `account` held at `epoch`'s snapshot if it has been replaced since (from the market's
+ * PeerReplaced events and its former-holder record); undefined otherwise.
+ */
+export async function formerUidAt(market: RankingMarket, account: string, epoch: number): Promise<bigint | undefined> {
+  const snapshot = await market.snapshotBlock(epoch);
+  for (const e of await market.queryFilter(market.filters.PeerReplaced(undefined, account))) {
+    const [holder, since, until] = await market.formerHolder(e.args.uid);
+    if (holder.toLowerCase() === account.toLowerCase() && since <= snapshot && snapshot < until) return e.args.uid;
+  }
+  return undefined;
+}
+
+/** Reveals the validator's result; `formerUid` when it reveals for a uid it held at the snapshot and lost since. */
+async function reveal(
+  market: RankingMarket,
+  signer: Signer,
+  epoch: number,
+  result: EpochResult,
+  salt: string,
+  formerUid?: bigint,
+): Promise<ValidatorAction> {
+  const connected = market.connect(signer);
   // The reveal that reaches quorum costs more than the others: another reveal landing first can
   // turn this one into the finalizing one, hence the margin over the estimate.
-  const gasLimit = withMargin(await connected.revealResult.estimateGas(epoch, result.root, result.totalEmission, salt));
-  await (await connected.revealResult(epoch, result.root, result.totalEmission, salt, { gasLimit })).wait();
+  if (formerUid === undefined) {
+    const gasLimit = withMargin(await connected.revealResult.estimateGas(epoch, result.root, result.totalEmission, salt));
+    await (await connected.revealResult(epoch, result.root, result.totalEmission, salt, { gasLimit })).wait();
+  } else {
+    const args = [epoch, formerUid, result.root, result.totalEmission, salt] as const;
+    const gasLimit = withMargin(await connected.revealAsFormerHolder.estimateGas(...args));
+    await (await connected.revealAsFormerHolder(...args, { gasLimit })).wait();
+  }
   const finalized = Number(await market.epochStatus(epoch)) === EpochStatus.Finalized;
   return { kind: "revealed", root: result.root, totalEmission: result.totalEmission, finalized };
 }
@@ -309,8 +442,6 @@ export async function runValidator(market: RankingMarket, signer: Signer, option
   return reports;
 }
 
-const ZERO32 = "0x" + "00".repeat(32);
-
 /** The oldest epoch whose windows are still open at the next block (or the accumulating one). */
 async function firstOpenEpoch(market: RankingMarket): Promise<number> {
   const current = Number(await market.currentEpoch());
@@ -338,7 +469,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /** One line about an epoch's outcome for this validator. */
 export function formatEpochReport(r: EpochReport): string {
   const outcome =
-    r.status === EpochStatus.Finalized ? (r.agreed ? "final, agreed" : "final, DISAGREED with this validator") : "lapsed, no emission";
+    r.status === EpochStatus.Finalized ? (r.agreed ? "final, agreed" : "final, DISAGREED with this validator") : `lapsed, no emission (${r.reason})`;
   const steps = [r.committed ? "committed" : "no commit", r.revealed ? "revealed" : "no reveal"];
   if (r.claimedLeaves > 0) steps.push(`claimed ${r.claimedLeaves} ${r.claimedLeaves === 1 ? "leaf" : "leaves"}`);
   return `epoch ${r.epoch}: ${outcome}; ${steps.join(", ")}; emission ${formatTokens(r.totalEmission)}; stake ${formatTokens(r.stake)}`;

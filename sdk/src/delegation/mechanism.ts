@@ -69,8 +69,11 @@ export class DelegationMechanism {
   private readonly random: () => number;
   private readonly stats: Stats[];
   private readonly exploitation = { count: 0, utility: 0 };
-  /** What is left to delegate, as runs of queries to one provider in one phase (first run first). */
-  private readonly queue: { provider: number; phase: Phase; count: number }[] = [];
+  /**
+   * What is left to delegate, as runs of queries to one provider in one phase (first run first);
+   * `owed` of a run's queries are owed by the plan (bonus and incentive queries; not the random extra one).
+   */
+  private readonly queue: { provider: number; phase: Phase; count: number; owed: number }[] = [];
   private current: { provider: number; phase: Phase } | undefined;
   private phaseOf: Phase = "exploration";
   planned: Plan | undefined;
@@ -88,15 +91,19 @@ export class DelegationMechanism {
     this.random = mulberry32(config.seed);
     this.stats = providers.map(() => ({ count: 0, utility: 0, reward: 0, tokens: 0, payment: 0 }));
     this.extra = providers.map(() => false);
-    for (let i = 0; i < this.K; i++) this.queue.push({ provider: i, phase: "exploration", count: this.B });
+    for (let i = 0; i < this.K; i++) this.queue.push({ provider: i, phase: "exploration", count: this.B, owed: 0 });
   }
 
   get phase(): Phase {
     return this.phaseOf;
   }
 
-  /** Where the next query goes, or undefined when the mechanism has delegated all it will. */
-  next(): { provider: number; phase: Phase } | undefined {
+  /**
+   * Where the next query goes, or undefined when the mechanism has delegated all it will. `owed`
+   * says the plan owes the query to its provider: on chain it is paid at least L tokens of the
+   * provider's flagship price (DelegationMarket's owed-query floor).
+   */
+  next(): { provider: number; phase: Phase; owed: boolean } | undefined {
     if (this.current) throw new InvalidInputError("record the outcome of the last delegation before asking for the next one");
     while (this.queue.length > 0 && this.queue[0].count === 0) this.queue.shift();
     if (this.queue.length === 0) this.advance();
@@ -107,9 +114,11 @@ export class DelegationMechanism {
       return undefined;
     }
     run.count--;
+    const owed = run.owed > 0;
+    if (owed) run.owed--;
     this.current = { provider: run.provider, phase: run.phase };
     this.phaseOf = run.phase;
-    return this.current;
+    return { ...this.current, owed };
   }
 
   /** Records the outcome of the query `next()` gave out. */
@@ -160,15 +169,15 @@ export class DelegationMechanism {
     if (!this.planned) {
       this.planned = this.plan();
       if (this.planned.R > 0) {
-        this.queue.push({ provider: this.planned.best, phase: "exploitation", count: this.planned.R });
+        this.queue.push({ provider: this.planned.best, phase: "exploitation", count: this.planned.R, owed: 0 });
         return;
       }
     }
     if (this.phaseOf === "exploration" || this.phaseOf === "exploitation") {
       if (!this.stoppedEarly) {
         const { best } = this.planned;
-        this.queue.push({ provider: best, phase: "bonus", count: this.B });
-        for (let i = 0; i < this.K; i++) if (i !== best) this.queue.push({ provider: i, phase: "bonus", count: this.B });
+        this.queue.push({ provider: best, phase: "bonus", count: this.B, owed: this.B });
+        for (let i = 0; i < this.K; i++) if (i !== best) this.queue.push({ provider: i, phase: "bonus", count: this.B, owed: this.B });
         return;
       }
       this.enqueueIncentive();
@@ -190,7 +199,7 @@ export class DelegationMechanism {
         count++;
         this.extra[i] = true;
       }
-      if (count > 0) this.queue.push({ provider: i, phase: "incentive", count });
+      if (count > 0) this.queue.push({ provider: i, phase: "incentive", count, owed: plan.incentive[i] });
     });
   }
 

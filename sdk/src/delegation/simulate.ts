@@ -103,7 +103,9 @@ export function simulateDelegation(config: SimulationConfig, strategies: Strateg
     const action = strategies[d.provider]({ phase: d.phase, models, plan: mechanism.planned, L: config.L, rewardScale: config.rewardScale });
     const actual = models[action.actualModel];
     const reward = actual.score * config.rewardScale;
-    const paid = Math.min(action.reportedTokens, config.L) * models[action.reportedModel].tokenPrice;
+    const billed = Math.min(action.reportedTokens, config.L) * models[action.reportedModel].tokenPrice;
+    // An owed query is paid at least what the plan reserved for it, as on chain.
+    const paid = d.owed ? Math.max(billed, config.L * models[0].tokenPrice) : billed;
     const p = providers[d.provider];
     p.userUtility += reward - paid;
     p.revenue += paid;

@@ -30,6 +30,10 @@ export function matchRefusal(job: JobOffer, offer: ResourceOffer, mediator: Medi
   if (job.price < offer.requestedPrice) return "price below the requested price";
   if (!offer.trustedMediators.some((m) => m.toLowerCase() === job.mediator.toLowerCase())) return "mediator not trusted by the RP";
   if (job.instructions > offer.instructionCapacity || job.bandwidth > offer.bandwidthCapacity) return "capacity exceeded";
+  if (job.resultTime < offer.minResultTime) return "result window shorter than the RP accepts";
+  if (job.reactionTime > offer.maxReactionTime) return "reaction window longer than the RP accepts";
+  if (job.terms.mediationTime > offer.maxMediationTime) return "mediation window longer than the RP accepts";
+  if (job.terms.rpPrice > offer.maxMediatorPrice) return "mediator's RP price above what the RP pays";
   if (!mediator?.active || mediator.freeBond < job.terms.bond) return "mediator unavailable";
   if (offer.deposit < deposits(job.price, job.terms).deposit + job.terms.rpPrice) return "RP deposit too low";
   return undefined;

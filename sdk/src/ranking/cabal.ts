@@ -28,20 +28,26 @@ export function cabalDecay(prcntC: number, infRate: number, rho: number, nSteps:
  * share is q = p * min(2p, 1); a group's rank sum is then q (1 + rho p) (weight term plus
  * connectivity term). The honest majority is not clipped. This is what the chain computes for two
  * disjoint closed classes, so on-chain runs track it to rounding.
+ * `lag` is how many steps old the stake is that an epoch's emission is computed from: on chain the
+ * stake that counts in an epoch is the stake held through the whole epoch before it (SPEC §1.2),
+ * and emission claimed during epoch e + 1 counts from epoch e + 2, so the chain tracks `lag = 1`.
  */
-export function cabalDecayClipped(prcntC: number, infRate: number, rho: number, nSteps: number): number[] {
+export function cabalDecayClipped(prcntC: number, infRate: number, rho: number, nSteps: number, lag = 0): number[] {
+  if (!Number.isInteger(lag) || lag < 0) throw new RangeError(`lag must be a non-negative integer, got ${lag}`);
   const shares: number[] = [];
-  let stake = 1;
   const rank = (p: number) => p * Math.min(2 * p, 1) * (1 + rho * p);
+  // history[k]: the two groups' stakes after k steps; the emission of step t reads step t - lag.
+  const history: { cabal: number; honest: number }[] = [{ cabal: prcntC, honest: 1 - prcntC }];
   for (let step = 0; step < nSteps; step++) {
-    const prcntG = 1 - prcntC;
-    const rankC = rank(prcntC);
-    const rankG = rank(prcntG);
-    const stakeC = stake * prcntC + (infRate * stake * rankC) / (rankC + rankG);
-    const stakeG = stake * prcntG + (infRate * stake * rankG) / (rankC + rankG);
-    stake = stakeC + stakeG;
-    prcntC = stakeC / stake;
-    shares.push(prcntC);
+    const now = history[step];
+    const counted = history[Math.max(0, step - lag)];
+    const total = counted.cabal + counted.honest;
+    const rankC = rank(counted.cabal / total);
+    const rankG = rank(counted.honest / total);
+    const cabal = now.cabal + (infRate * total * rankC) / (rankC + rankG);
+    const honest = now.honest + (infRate * total * rankG) / (rankC + rankG);
+    history.push({ cabal, honest });
+    shares.push(cabal / (cabal + honest));
   }
   return shares;
 }

@@ -16,6 +16,8 @@ export const numberList = (name: string) => (value: string) => {
   return xs;
 };
 const roundId = (value: string) => BigInt(integer("round")(value));
+/** Seconds of one block: a round created now lands at most about this much later than the latest block. */
+const BLOCK_SLACK = 12;
 const fixed = (x: number) => parseEther(x.toFixed(12));
 
 /** The hash of a file's bytes, or of the text given. */
@@ -45,6 +47,18 @@ export function collaborationCommands(program: Command, ctx: CliContext): void {
     .action(async (o: { costs: number[]; probs: number[]; parties: number; bond: bigint; collateral: bigint; joinFor: number; contributeFor: number; deliverFor: number }) => {
       const contract = solveContract({ costs: o.costs, probs: o.probs, N: o.parties });
       const { provider, book, wallet, round } = await connected();
+      const [minWindow, maxWindow] = (await Promise.all([round.minWindow(), round.maxWindow()])).map(Number);
+      // The join window runs from the block the round lands in: leave a block (12 s) of slack.
+      const windows: [string, number, number][] = [
+        ["--join-for", o.joinFor, minWindow + BLOCK_SLACK],
+        ["--contribute-for", o.contributeFor, minWindow],
+        ["--deliver-for", o.deliverFor, minWindow],
+      ];
+      for (const [flag, seconds, least] of windows) {
+        if (seconds < least || seconds > maxWindow) {
+          throw new CliError(`${flag} must be between ${least} and ${maxWindow} seconds (the protocol's window bounds${flag === "--join-for" ? ", plus a block" : ""}), got ${seconds}`);
+        }
+      }
       await ensureTokens(book, wallet, await round.getAddress(), o.bond);
       const now = BigInt((await provider.getBlock("latest"))!.timestamp);
       const join = now + BigInt(o.joinFor);

@@ -83,10 +83,20 @@ export function jobCommands(program: Command, ctx: CliContext): void {
     .requiredOption("--bond <tokens>", "bond locked per mediation", tokens("--bond"))
     .requiredOption("--deposit <tokens>", "bond deposited now (covers deposit / bond mediations at once)", tokens("--deposit"))
     .option("--mediation-time <s>", "seconds to mediate", integer("--mediation-time"), 3600)
-    .action(async (o: { n: number; pr: bigint; ndpr: bigint; jcPrice: bigint; rpPrice: bigint; bond: bigint; deposit: bigint; mediationTime: number }) => {
+    .option("--max-job-time <s>", "the longest a job may lock the bond (result + reaction + mediation windows)", integer("--max-job-time"), 86_400)
+    .action(async (o: { n: number; pr: bigint; ndpr: bigint; jcPrice: bigint; rpPrice: bigint; bond: bigint; deposit: bigint; mediationTime: number; maxJobTime: number }) => {
       const { book, wallet, market } = await connected();
       await ensureTokens(book, wallet, await market.getAddress(), o.deposit);
-      const terms = { n: o.n, pr: o.pr, ndpr: o.ndpr, jcPrice: o.jcPrice, rpPrice: o.rpPrice, bond: o.bond, mediationTime: o.mediationTime };
+      const terms = {
+        n: o.n,
+        pr: o.pr,
+        ndpr: o.ndpr,
+        jcPrice: o.jcPrice,
+        rpPrice: o.rpPrice,
+        bond: o.bond,
+        mediationTime: o.mediationTime,
+        maxJobTime: o.maxJobTime,
+      };
       await registerMediator(market, wallet, terms, o.deposit);
       ctx.emit({ mediator: wallet.address, terms, deposit: o.deposit }, `${wallet.address} is a mediator (n = ${o.n}), bond deposit ${formatTokens(o.deposit, 4)}`);
     });
@@ -123,6 +133,7 @@ export function jobCommands(program: Command, ctx: CliContext): void {
         reactionTime: o.reactionTime,
         price: o.price,
         matchFee: o.matchFee,
+        terms,
       });
       ctx.emit({ jobId, specHash: specHash(spec), escrow }, `job offer ${jobId} posted (spec ${specHash(spec)}), ${formatTokens(escrow, 4)} in escrow`);
     },
@@ -138,7 +149,24 @@ export function jobCommands(program: Command, ctx: CliContext): void {
     .option("--instructions <n>", "instruction capacity", integer("--instructions"), 10_000_000)
     .option("--bandwidth <n>", "bandwidth capacity", integer("--bandwidth"), 10_000)
     .option("--expires-in <s>", "seconds the offer stays open", integer("--expires-in"), 86_400)
-    .action(async (o: { price: bigint; deposit: bigint; mediators: string[]; matchFee: bigint; instructions: number; bandwidth: number; expiresIn: number }) => {
+    .option("--min-result-time <s>", "the shortest result window accepted (time to run a job)", integer("--min-result-time"), 600)
+    .option("--max-reaction-time <s>", "the longest the job creator may take to react", integer("--max-reaction-time"), 3_600)
+    .option("--max-mediation-time <s>", "the longest a mediator may take to rule", integer("--max-mediation-time"), 86_400)
+    .option("--max-mediator-price <tokens>", "the most availability price paid to a mediator", tokens("--max-mediator-price"), parseUnits("10", 18))
+    .action(
+      async (o: {
+        price: bigint;
+        deposit: bigint;
+        mediators: string[];
+        matchFee: bigint;
+        instructions: number;
+        bandwidth: number;
+        expiresIn: number;
+        minResultTime: number;
+        maxReactionTime: number;
+        maxMediationTime: number;
+        maxMediatorPrice: bigint;
+      }) => {
       const { provider, book, wallet, market } = await connected();
       await ensureTokens(book, wallet, await market.getAddress(), o.deposit + o.matchFee);
       const now = BigInt((await provider.getBlock("latest"))!.timestamp);
@@ -149,10 +177,15 @@ export function jobCommands(program: Command, ctx: CliContext): void {
         requestedPrice: o.price,
         matchFee: o.matchFee,
         deposit: o.deposit,
+        minResultTime: o.minResultTime,
+        maxReactionTime: o.maxReactionTime,
+        maxMediationTime: o.maxMediationTime,
+        maxMediatorPrice: o.maxMediatorPrice,
         trustedMediators: o.mediators,
       });
       ctx.emit({ offerId }, `resource offer ${offerId} posted, ${formatTokens(o.deposit + o.matchFee, 4)} in escrow`);
-    });
+      },
+    );
 
   jobs
     .command("solve")

@@ -3,7 +3,7 @@ import { Command } from "commander";
 import { Signer } from "ethers";
 import { AgoraToken__factory } from "../../../../typechain-types";
 import { contractAddress, AddressBook } from "../../chain/addressBook";
-import { formatEpochReport, rankingMarket, runValidator } from "../../chain/ranking";
+import { formatEpochReport, rankingMarket, registerPeer, runValidator } from "../../chain/ranking";
 import { formatTokens } from "../../format";
 import { parseWeightsFile, sparseRow, weightsFromFloats } from "../../ranking/weights";
 import { CliContext } from "../context";
@@ -24,15 +24,16 @@ export function rankingCommands(program: Command, ctx: CliContext): void {
 
   ranking
     .command("register")
-    .description("register the wallet as a peer")
+    .description("register the wallet as a peer (burns the market's registration cost from it)")
     .action(async () => {
       const { provider, book } = await ctx.connect();
       const wallet = await ctx.signer(provider);
       const market = rankingMarket(book, wallet);
       if (await market.isRegistered(wallet.address)) throw new CliError(`${wallet.address} is already peer uid ${await market.uidOf(wallet.address)}`);
-      await (await market.register()).wait();
-      const uid = await market.uidOf(wallet.address);
-      ctx.emit({ address: wallet.address, uid }, `${wallet.address} registered as peer uid ${uid}`);
+      const burn = await market.registrationBurn();
+      await ensureTokens(book, wallet, await market.getAddress(), burn);
+      const uid = await registerPeer(market, wallet);
+      ctx.emit({ address: wallet.address, uid, burned: burn }, `${wallet.address} registered as peer uid ${uid} (burned ${formatTokens(burn, 4)} AGORA)`);
     });
 
   ranking
@@ -61,7 +62,7 @@ export function rankingCommands(program: Command, ctx: CliContext): void {
       const market = rankingMarket(book, wallet);
       await (await market.unstake(amount)).wait();
       const uid = await market.uidOf(wallet.address);
-      const [unbonding, releaseBlock] = await market.unbondingOf(uid);
+      const [unbonding, releaseBlock] = await market.unbondingOf(wallet.address);
       ctx.emit({ uid, unbonding, releaseBlock }, `unbonding ${formatTokens(unbonding, 4)} from uid ${uid}, withdrawable from block ${releaseBlock}`);
     });
 

@@ -13,6 +13,7 @@ import {
   WeightRow__factory,
 } from "../typechain-types";
 import { AddressBook, writeAddressBook, DEFAULT_DEPLOYMENTS_DIR } from "../sdk/src/chain/addressBook";
+import type { WindowBounds } from "../sdk/src/chain/jobs";
 import {
   DEFAULT_ADMIN_DELAY,
   DEFAULT_INITIAL_SUPPLY,
@@ -20,7 +21,6 @@ import {
   DEFAULT_RANKING_CONFIG,
   DEFAULT_ROUND_WINDOW,
   DEFAULT_SESSION_DURATION,
-  JobWindowBounds,
   RankingConfig,
   SecondsBounds,
 } from "./config";
@@ -36,7 +36,7 @@ export interface DeployOptions {
    */
   renounceAdmin?: boolean;
   /** Overrides of the job market's window bounds. */
-  jobWindows?: Partial<JobWindowBounds>;
+  jobWindows?: Partial<WindowBounds>;
   /** Bounds of a delegation session's duration. */
   sessionDuration?: SecondsBounds;
   /** Bounds of each window of a collaboration round. */
@@ -90,7 +90,7 @@ export async function deployAgora(deployer: Signer, options: DeployOptions = {})
   const deployerAddress = await deployer.getAddress();
   const admin = options.admin ?? deployerAddress;
   const rankingConfig: RankingConfig = { ...DEFAULT_RANKING_CONFIG, ...options.ranking };
-  const jobWindows: JobWindowBounds = { ...DEFAULT_JOB_WINDOWS, ...options.jobWindows };
+  const jobWindows: WindowBounds = { ...DEFAULT_JOB_WINDOWS, ...options.jobWindows };
   const sessionDuration = options.sessionDuration ?? DEFAULT_SESSION_DURATION;
   const roundWindow = options.roundWindow ?? DEFAULT_ROUND_WINDOW;
 

@@ -1,4 +1,5 @@
 import { parseEther } from "ethers";
+import type { WindowBounds } from "../sdk/src/chain/jobs";
 /** Every ranking market parameter (IRankingMarket.Config); fractions are WAD. */
 export interface RankingConfig {
   maxPeers: bigint;
@@ -16,16 +17,6 @@ export interface RankingConfig {
   maxTau: bigint;
   registrationBurn: bigint;
   immunityBlocks: bigint;
-}
-
-/** The protocol's floor and ceiling of each job market window, in seconds (IJobMarket.WindowBounds). */
-export interface JobWindowBounds {
-  minResultTime: number;
-  maxResultTime: number;
-  minReactionTime: number;
-  maxReactionTime: number;
-  minMediationTime: number;
-  maxMediationTime: number;
 }
 
 /** A floor and a ceiling in seconds. */
@@ -64,7 +55,7 @@ export const DEFAULT_RANKING_CONFIG: RankingConfig = {
  * Job market windows: a minute at least (five 12-second blocks, so a party always has blocks to
  * act in) and a week at most (no escrow, deposit or bond waits longer in any one window).
  */
-export const DEFAULT_JOB_WINDOWS: JobWindowBounds = {
+export const DEFAULT_JOB_WINDOWS: WindowBounds = {
   minResultTime: MINUTE,
   maxResultTime: 7 * DAY,
   minReactionTime: MINUTE,

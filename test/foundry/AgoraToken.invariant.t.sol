@@ -71,20 +71,33 @@ contract TokenHandler is Handler {
         _outcome("approve", bytes4(0), succeeded, data);
     }
 
+    /// @dev A spend by `spender` of `from`'s tokens under its allowance: the amount, and the error expected.
+    function _spend(address spender, address from, uint256 amountSeed)
+        private
+        view
+        returns (uint256 amount, uint256 allowed, bytes4 expected)
+    {
+        allowed = modelAllowance[from][spender];
+        amount = _amount(amountSeed, allowed < modelBalance[from] ? allowed : modelBalance[from]);
+        if (amount > allowed) expected = IERC20Errors.ERC20InsufficientAllowance.selector;
+        else if (amount > modelBalance[from]) expected = IERC20Errors.ERC20InsufficientBalance.selector;
+    }
+
+    /// @dev A spend that went through: the allowance (unless unlimited) and `from`'s balance go down.
+    function _spent(address spender, address from, uint256 allowed, uint256 amount) private {
+        if (allowed != type(uint256).max) modelAllowance[from][spender] = allowed - amount;
+        modelBalance[from] -= amount;
+    }
+
     function transferFrom(uint256 spenderSeed, uint256 fromSeed, uint256 toSeed, uint256 amountSeed) external {
         address spender = _actor(spenderSeed);
         address from = _actor(fromSeed);
         address to = _actor(toSeed);
-        uint256 allowed = modelAllowance[from][spender];
-        uint256 amount = _amount(amountSeed, allowed < modelBalance[from] ? allowed : modelBalance[from]);
-        bytes4 expected = amount > allowed
-            ? IERC20Errors.ERC20InsufficientAllowance.selector
-            : amount > modelBalance[from] ? IERC20Errors.ERC20InsufficientBalance.selector : bytes4(0);
+        (uint256 amount, uint256 allowed, bytes4 expected) = _spend(spender, from, amountSeed);
         vm.prank(spender);
         (bool succeeded, bytes memory data) = address(token).call(abi.encodeCall(token.transferFrom, (from, to, amount)));
         if (succeeded) {
-            if (allowed != type(uint256).max) modelAllowance[from][spender] = allowed - amount;
-            modelBalance[from] -= amount;
+            _spent(spender, from, allowed, amount);
             modelBalance[to] += amount;
         }
         _outcome("transferFrom", expected, succeeded, data);
@@ -106,16 +119,11 @@ contract TokenHandler is Handler {
     function burnFrom(uint256 spenderSeed, uint256 fromSeed, uint256 amountSeed) external {
         address spender = _actor(spenderSeed);
         address from = _actor(fromSeed);
-        uint256 allowed = modelAllowance[from][spender];
-        uint256 amount = _amount(amountSeed, allowed < modelBalance[from] ? allowed : modelBalance[from]);
-        bytes4 expected = amount > allowed
-            ? IERC20Errors.ERC20InsufficientAllowance.selector
-            : amount > modelBalance[from] ? IERC20Errors.ERC20InsufficientBalance.selector : bytes4(0);
+        (uint256 amount, uint256 allowed, bytes4 expected) = _spend(spender, from, amountSeed);
         vm.prank(spender);
         (bool succeeded, bytes memory data) = address(token).call(abi.encodeCall(token.burnFrom, (from, amount)));
         if (succeeded) {
-            if (allowed != type(uint256).max) modelAllowance[from][spender] = allowed - amount;
-            modelBalance[from] -= amount;
+            _spent(spender, from, allowed, amount);
             burnt += amount;
         }
         _outcome("burnFrom", expected, succeeded, data);

@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { Signer } from "ethers";
 import { AgoraToken__factory } from "../../../../typechain-types";
 import { contractAddress, AddressBook } from "../../chain/addressBook";
+import { ensureAllowance } from "../../chain/allowance";
 import { formatEpochReport, rankingMarket, registerPeer, runValidator } from "../../chain/ranking";
 import { formatTokens } from "../../format";
 import { parseWeightsFile, sparseRow, weightsFromFloats } from "../../ranking/weights";
@@ -12,11 +13,11 @@ import { integer, tokens } from "../parse";
 
 /** Checks the balance and approves `spender` for `amount` if the allowance is short. */
 export async function ensureTokens(book: AddressBook, owner: Signer, spender: string, amount: bigint): Promise<void> {
-  const token = AgoraToken__factory.connect(contractAddress(book, "AgoraToken"), owner);
+  const tokenAddress = contractAddress(book, "AgoraToken");
   const who = await owner.getAddress();
-  const balance = await token.balanceOf(who);
+  const balance = await AgoraToken__factory.connect(tokenAddress, owner).balanceOf(who);
   if (balance < amount) throw new CliError(`insufficient balance: ${who} holds ${formatTokens(balance, 4)} AGORA and needs ${formatTokens(amount, 4)} (on a devnet: agora faucet)`);
-  if ((await token.allowance(who, spender)) < amount) await (await token.approve(spender, amount)).wait();
+  await ensureAllowance(tokenAddress, owner, spender, amount);
 }
 
 export function rankingCommands(program: Command, ctx: CliContext): void {
